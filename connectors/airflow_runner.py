@@ -1,0 +1,60 @@
+"""Run DAGs with the real Airflow command line (``airflow dags test``), for the demo and tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from connectors.settings import REPO_ROOT, Settings
+
+
+class AirflowRunError(RuntimeError):
+    pass
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME", str(Path.cwd() / ".airflow")))
+
+
+def airflow_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    home = airflow_home()
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "ENVLAKE_TASK_RETRIES": env.get("ENVLAKE_TASK_RETRIES", "0"),
+        "ENVLAKE_LAKE": settings.lake,
+        "ENVLAKE_SIM_DIR": str(settings.sim_dir),
+        "ENVLAKE_PERMIT_API_URL": settings.permit_api_url,
+        "ENVLAKE_CREDIT_DB_URL": settings.credit_db_url,
+        "ENVLAKE_SCHEMAS": str(settings.schemas_dir),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
+    })
+    return env
+
+
+def _airflow(args: list[str], env: dict[str, str], log_name: str) -> None:
+    logs = Path(env["AIRFLOW_HOME"]) / "demo-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{log_name}.log"
+    airflow = str(Path(sys.executable).parent / "airflow")
+    with log_path.open("w") as out:
+        result = subprocess.run([airflow, *args], env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
+    text = log_path.read_text(errors="replace")
+    if result.returncode != 0 or "state=failed" in text or "DagRunState.FAILED" in text:
+        raise AirflowRunError(f"`airflow {' '.join(args)}` failed (exit {result.returncode}); log: {log_path}")
+
+
+def migrate(env: dict[str, str]) -> None:
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    _airflow(["db", "migrate"], env, "db-migrate")
+
+
+def run_dag(dag_id: str, env: dict[str, str]) -> None:
+    _airflow(["dags", "test", dag_id], env, dag_id)

@@ -1,0 +1,67 @@
+"""What the ingestion DAGs call: schedules from contracts and one landing per task.
+
+Kept out of ``dags/`` so that DAG files stay a table of contents. A source URL comes from the
+Airflow connection named in the DAG when it exists, else from the environment's settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+
+from connectors.contracts import load_contract
+from connectors.ingest import ingest
+
+log = logging.getLogger(__name__)
+
+CYCLE_SCHEDULES = {
+    "realtime": "*/15 * * * *",
+    "hourly": "@hourly",
+    "daily": "@daily",
+    "weekly": "@weekly",
+    "monthly": "@monthly",
+    "quarterly": "0 0 1 1,4,7,10 *",
+    "yearly": "@yearly",
+    "irregular": None,
+}
+
+
+def default_args(retries: int = 2, retry_delay: timedelta = timedelta(minutes=2)) -> dict:
+    """Retries per task; ``ENVLAKE_TASK_RETRIES`` overrides them (the demo and tests use 0)."""
+    override = os.environ.get("ENVLAKE_TASK_RETRIES")
+    return {"retries": int(override) if override else retries, "retry_delay": retry_delay,
+            "retry_exponential_backoff": True}
+
+
+def schedule_for(*datasets: str) -> str | None:
+    """The cron of the most frequent update cycle among the datasets' contracts."""
+    order = list(CYCLE_SCHEDULES)
+    cycles = [load_contract(d).update_cycle["cycle"] for d in datasets]
+    return CYCLE_SCHEDULES[min(cycles, key=order.index)]
+
+
+def asset_uri(dataset: str, zone: str = "raw") -> str:
+    return f"envlake://{zone}/{dataset}"
+
+
+def connection_url(conn_id: str | None) -> str | None:
+    if not conn_id:
+        return None
+    try:
+        from airflow.sdk import Connection
+
+        return Connection.get(conn_id).get_uri()
+    except Exception:  # no such connection: fall back to settings
+        log.info("no Airflow connection %s; using the environment's settings", conn_id)
+        return None
+
+
+def land(dataset: str, conn_id: str | None = None) -> dict:
+    """Land one batch; returns the load-log summary (small enough for XCom)."""
+    record = ingest(dataset, connection_url(conn_id))
+    log.info("%s: in %d, landed %d (new %d), quarantined %d %s", dataset, record.rows_in, record.rows_landed,
+             record.rows_written, record.rows_quarantined, record.quarantine_reasons or "")
+    summary = record.summary()
+    summary.pop("files", None)
+    return summary

@@ -1,0 +1,47 @@
+"""Settings read from the environment, with embedded defaults for the demo.
+
+Every component reads its configuration here, so that the same code runs against the
+local folder and SQLite (demo) or object storage and PostgreSQL (production) by
+environment alone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    lake: str
+    sim_dir: Path
+    schemas_dir: Path
+    sim_start_date: str
+    sim_day: int
+    sim_seed: int
+    permit_api_url: str
+    credit_db_url: str
+    http_timeout_s: float
+    http_retries: int
+    sql_batch_rows: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        sim_dir = Path(env.get("ENVLAKE_SIM_DIR", str(Path.cwd() / "sim")))
+        return cls(
+            lake=env.get("ENVLAKE_LAKE", str(Path.cwd() / "lake")),
+            sim_dir=sim_dir,
+            schemas_dir=Path(env.get("ENVLAKE_SCHEMAS", str(REPO_ROOT / "schemas"))),
+            sim_start_date=env.get("ENVLAKE_SIM_START", "2026-01-01"),
+            sim_day=int(env.get("ENVLAKE_SIM_DAY", "0")),
+            sim_seed=int(env.get("ENVLAKE_SIM_SEED", "20260101")),
+            permit_api_url=env.get("ENVLAKE_PERMIT_API_URL", "http://127.0.0.1:8701"),
+            credit_db_url=env.get("ENVLAKE_CREDIT_DB_URL", f"sqlite:///{sim_dir / 'credit.sqlite'}"),
+            http_timeout_s=float(env.get("ENVLAKE_HTTP_TIMEOUT", "30")),
+            http_retries=int(env.get("ENVLAKE_HTTP_RETRIES", "4")),
+            sql_batch_rows=int(env.get("ENVLAKE_SQL_BATCH_ROWS", "50000")),
+        )

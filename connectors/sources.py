@@ -1,0 +1,49 @@
+"""What every source connector shares: the error it raises and how it names a source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from connectors.contracts import Contract
+
+
+class SourceError(RuntimeError):
+    """The source could not be read; nothing was landed."""
+
+
+@dataclass
+class Extract:
+    table: pa.Table
+    watermark_after: str | None
+    pages: int = 0
+
+
+class Source(Protocol):
+    identity: str
+
+    def read(self, contract: Contract, watermark: str | None) -> Extract: ...
+
+
+def redact(url: str) -> str:
+    """A source URL fit for logs and lineage: any password is hidden."""
+    if "://" in url and "@" in url.split("://", 1)[1]:
+        try:
+            return sa.engine.make_url(url).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return url
+    return url
+
+
+def max_watermark(table: pa.Table, column: str | None, previous: str | None) -> str | None:
+    """The newest watermark value seen, as text comparable in ISO order."""
+    if not column or column not in table.column_names or table.num_rows == 0:
+        return previous
+    values = [v for v in table.column(column).to_pylist() if v is not None]
+    if not values:
+        return previous
+    newest = max(v.isoformat(sep="T") if hasattr(v, "isoformat") else str(v) for v in values)
+    return newest if previous is None or newest > previous else previous

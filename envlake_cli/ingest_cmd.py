@@ -1,0 +1,37 @@
+"""envlake ingest: land one batch by hand, for backfills and debugging."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from connectors.contracts import ContractError
+from connectors.ingest import ingest as run_ingest
+from connectors.sources import SourceError
+from envlake_cli.output import fail, print_json, print_table
+
+
+def ingest(
+    dataset: Annotated[str, typer.Argument(help="Dataset id, as in schemas/<dataset>.yaml (e.g. credit_rating).")],
+    source: Annotated[str | None, typer.Option("--from", help="Source: http(s) URL, database URL or file path. "
+                                               "Default: the environment's setting for the dataset.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the load record as JSON.")] = False,
+) -> None:
+    """Land one batch of DATASET from a source and print rows in, landed and quarantined."""
+    try:
+        record = run_ingest(dataset, source)
+    except ContractError as exc:
+        fail(str(exc), "fix the contract or name a dataset that has one")
+    except SourceError as exc:
+        fail(f"{dataset}: {exc}", "check that the source is running and the URL is right")
+    if as_json:
+        print_json(record.summary())
+        return
+    print_table(f"{dataset} ← {record.source}", ["rows in", "landed", "new in lake", "already in lake", "quarantined"],
+                [[record.rows_in, record.rows_landed, record.rows_written, record.rows_already_landed,
+                  record.rows_quarantined]])
+    for rule, count in sorted(record.quarantine_reasons.items(), key=lambda kv: -kv[1]):
+        typer.echo(f"  quarantined {count:>6} × {rule}")
+    if record.message:
+        typer.echo(f"  {record.message}")

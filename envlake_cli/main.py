@@ -1,0 +1,22 @@
+"""envlake: the command line of Hangzhou's shared eco-environment data lake."""
+
+from __future__ import annotations
+
+import typer
+
+from envlake_cli import contracts_cmd, demo_cmd, ingest_cmd, lake_cmd, simulate_cmd
+
+app = typer.Typer(
+    help="envlake — 杭州生态环境共享数据湖: land departmental feeds, check them, share them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("ingest")(ingest_cmd.ingest)
+app.command("demo")(demo_cmd.demo)
+app.add_typer(contracts_cmd.app, name="contracts")
+app.add_typer(lake_cmd.app, name="lake")
+app.add_typer(simulate_cmd.app, name="simulate")
+
+if __name__ == "__main__":
+    app()

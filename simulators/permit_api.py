@@ -1,0 +1,129 @@
+"""The permit department's HTTP JSON API, as the city's permit platform serves it.
+
+``GET /api/v1/permits`` and ``GET /api/v1/permit-outlet-limits`` take ``updated_since``
+(inclusive, ISO time), ``page`` (from 1) and ``page_size`` (at most 1000) and answer
+``{"code": 0, "data": {"items": [...], "page", "page_size", "total", "has_more"}}``.
+``POST /_control`` sets the simulated day and tells the server to fail: ``{"day": 3}``,
+``{"fail": "http_500" | "slow" | "malformed", "times": 2, "after_pages": 0, "slow_seconds": 5}``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from simulators.departments import Departments, departments
+from simulators.world import World
+
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass
+class Control:
+    day: int = 0
+    fail: str | None = None
+    times: int = 0
+    after_pages: int = 0
+    slow_seconds: float = 5.0
+    pages_served: int = 0
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def failure_now(self) -> str | None:
+        with self.lock:
+            self.requests += 1
+            if not self.fail or self.times <= 0 or self.pages_served < self.after_pages:
+                self.pages_served += 1
+                return None
+            self.times -= 1
+            return self.fail
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"day": self.day, "fail": self.fail, "times": self.times, "after_pages": self.after_pages,
+                "requests": self.requests, "pages_served": self.pages_served}
+
+
+def make_handler(depts: Departments, control: Control) -> type[BaseHTTPRequestHandler]:
+    endpoints: dict[str, World] = {"/api/v1/permits": depts.permits, "/api/v1/permit-outlet-limits": depts.limits}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "PermitPlatform/2.3"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _send(self, status: int, body: bytes, content_type: str = "application/json; charset=utf-8") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, payload: Any) -> None:
+            self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path == "/health":
+                return self._json(200, {"status": "ok", "day": control.day})
+            if url.path == "/_control":
+                return self._json(200, control.as_dict())
+            world = endpoints.get(url.path)
+            if world is None:
+                return self._json(404, {"code": 404, "message": f"no such endpoint {url.path}"})
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            try:
+                page = int(query.get("page", "1"))
+                size = min(int(query.get("page_size", "500")), MAX_PAGE_SIZE)
+            except ValueError:
+                return self._json(400, {"code": 400, "message": "page and page_size must be integers"})
+            if page < 1 or size < 1:
+                return self._json(400, {"code": 400, "message": "page and page_size start at 1"})
+            failure = control.failure_now()
+            if failure == "http_500":
+                return self._json(500, {"code": 500, "message": "内部错误：数据库连接超时"})
+            if failure == "slow":
+                time.sleep(control.slow_seconds)
+            if failure == "malformed":
+                return self._send(200, b'{"code": 0, "data": {"items": [{"permit_no": "9133')
+            with lock:
+                rows = world.records(control.day, query.get("updated_since"))
+            items = rows[(page - 1) * size: page * size]
+            self._json(200, {"code": 0, "message": "ok", "data": {
+                "items": items, "page": page, "page_size": size, "total": len(rows),
+                "has_more": page * size < len(rows)}})
+
+        def do_POST(self) -> None:
+            if urlparse(self.path).path != "/_control":
+                return self._json(404, {"code": 404, "message": "not found"})
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except json.JSONDecodeError:
+                return self._json(400, {"code": 400, "message": "body must be JSON"})
+            with control.lock:
+                for key in ("day", "fail", "times", "after_pages", "slow_seconds"):
+                    if key in body:
+                        setattr(control, key, body[key])
+                if "fail" in body:
+                    control.pages_served = 0
+                    if body["fail"] and "times" not in body:
+                        control.times = 1_000_000
+            return self._json(200, control.as_dict())
+
+    return Handler
+
+
+def serve(host: str, port: int, seed: int, start: str, day: int) -> ThreadingHTTPServer:
+    """Start the API in a background thread and return the server (``shutdown()`` stops it)."""
+    control = Control(day=day)
+    server = ThreadingHTTPServer((host, port), make_handler(departments(seed, start), control))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name=f"permit-api-{port}", daemon=True).start()
+    return server
