@@ -79,23 +79,17 @@ def _safe_cast(arr: pa.Array, target: pa.DataType) -> tuple[pa.Array, np.ndarray
         return _cast_each(arr, target)
 
 
-def coerce(arr: pa.Array | pa.ChunkedArray, kind: str, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
-    """Return (typed column, mask of rows that are present but unreadable as ``kind``)."""
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+def _is_compatible(kind: str, source: pa.DataType) -> bool:
+    numeric = pa.types.is_integer(source) or pa.types.is_floating(source) or pa.types.is_decimal(source)
+    return (
+        (kind in ("integer", "number") and numeric)
+        or (kind == "date" and pa.types.is_date(source))
+        or (kind == "boolean" and pa.types.is_boolean(source))
+    )
+
+
+def _from_native(arr: pa.Array, kind: str, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
     n = len(arr)
-    if arr.type == target:
-        return arr, np.zeros(n, dtype=bool)
-    if pa.types.is_null(arr.type):
-        return pa.nulls(n, target), np.zeros(n, dtype=bool)
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.dictionary_decode()
-    if pa.types.is_large_string(arr.type):
-        arr = arr.cast(pa.string())
-    if kind == "string":
-        return _safe_cast(arr, target)
-    if pa.types.is_string(arr.type):
-        return _from_string(arr, kind, target)
     if kind == "integer" and pa.types.is_floating(arr.type):
         integral = _mask(pc.equal(pc.floor(arr), arr)) | ~_mask(pc.is_valid(arr))
         kept = pc.if_else(pa.array(integral), arr, pa.nulls(n, arr.type))
@@ -104,15 +98,26 @@ def coerce(arr: pa.Array | pa.ChunkedArray, kind: str, target: pa.DataType) -> t
         return _local_naive(arr), np.zeros(n, dtype=bool)
     if kind == "date" and pa.types.is_timestamp(arr.type):
         return _local_naive(arr).cast(pa.date32()), np.zeros(n, dtype=bool)
-    if kind in ("integer", "number", "date", "timestamp", "boolean"):
-        compatible = (
-            (kind in ("integer", "number") and (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)
-                                                 or pa.types.is_decimal(arr.type)))
-            or (kind == "date" and pa.types.is_date(arr.type))
-            or (kind == "boolean" and pa.types.is_boolean(arr.type))
-        )
-        if compatible:
-            return _safe_cast(arr, target)
+    if _is_compatible(kind, arr.type):
+        return _safe_cast(arr, target)
     # A type the contract cannot take (a changed source type): every present value fails.
-    present = _mask(pc.is_valid(arr))
-    return pa.nulls(n, target), present
+    return pa.nulls(n, target), _mask(pc.is_valid(arr))
+
+
+def coerce(arr: pa.Array | pa.ChunkedArray, kind: str, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
+    """Return (typed column, mask of rows that are present but unreadable as ``kind``)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type == target:
+        return arr, np.zeros(len(arr), dtype=bool)
+    if pa.types.is_null(arr.type):
+        return pa.nulls(len(arr), target), np.zeros(len(arr), dtype=bool)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    if kind == "string":
+        return _safe_cast(arr, target)
+    if pa.types.is_string(arr.type):
+        return _from_string(arr, kind, target)
+    return _from_native(arr, kind, target)

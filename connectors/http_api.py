@@ -11,10 +11,9 @@ import time
 from dataclasses import dataclass
 
 import httpx
-import pyarrow as pa
 
 from connectors.contracts import Contract
-from connectors.sources import Extract, SourceError, max_watermark
+from connectors.sources import Extract, SourceError, max_watermark, records_to_table
 
 log = logging.getLogger(__name__)
 RETRYABLE = (httpx.TimeoutException, httpx.TransportError)
@@ -76,7 +75,6 @@ class HttpApiSource:
                 if not data.get("has_more"):
                     break
                 page += 1
-        table = pa.Table.from_pylist(items) if items else pa.table({f: pa.array([], pa.string())
-                                                                     for f in contract.field_names})
+        table = records_to_table(items, contract.field_names)
         wm_field = contract.source.get("watermark_field")
         return Extract(table, max_watermark(table, wm_field, watermark), pages=page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,6 +37,24 @@ def redact(url: str) -> str:
         except sa.exc.ArgumentError:
             return url
     return url
+
+
+def column_of(values: list) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        # Mixed types in one column (a drifting source): keep every value as text and let the
+        # writer decide row by row what can be read as the contract's type.
+        return pa.array([None if v is None else (json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list)
+                                                 else str(v)) for v in values], pa.string())
+
+
+def records_to_table(items: list[dict], fallback_columns: list[str]) -> pa.Table:
+    """Arrow table from JSON-like records; every key seen in any record becomes a column."""
+    if not items:
+        return pa.table({c: pa.array([], pa.string()) for c in fallback_columns})
+    names = list(dict.fromkeys(k for item in items for k in item))
+    return pa.table({name: column_of([item.get(name) for item in items]) for name in names})
 
 
 def max_watermark(table: pa.Table, column: str | None, previous: str | None) -> str | None:

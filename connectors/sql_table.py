@@ -13,7 +13,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from connectors.contracts import Contract
-from connectors.sources import Extract, SourceError, max_watermark, redact
+from connectors.sources import Extract, SourceError, column_of, max_watermark, redact
 
 
 def normalise_url(url: str) -> str:
@@ -53,7 +53,7 @@ class SqlTableSource:
                 batches = []
                 for rows in result.partitions(self.batch_rows):
                     columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-                    batches.append(pa.Table.from_arrays([pa.array(list(c)) for c in columns], names=names))
+                    batches.append(pa.Table.from_arrays([column_of(list(c)) for c in columns], names=names))
         except sa.exc.NoSuchTableError as exc:
             raise SourceError(f"table '{self.table}' does not exist in {redact(self.url)}") from exc
         except sa.exc.SQLAlchemyError as exc:

@@ -39,6 +39,7 @@ def list_contracts(as_json: Annotated[bool, typer.Option("--json", help="Print a
     if as_json:
         print_json(rows)
         return
-    print_table("数据目录 / data contracts", ["id", "名称", "责任部门", "来源", "更新周期", "字段", "最高级别", "共享类型"],
+    columns = ["id", "名称", "责任部门", "来源", "更新周期", "字段", "最高级别", "共享类型"]
+    print_table("数据目录 / data contracts", columns,
                 [[r["id"], r["name_zh"], r["owner"], r["protocol"], r["update_cycle"], r["fields"],
                   r["highest_security_level"], "、".join(r["sharing_classes"])] for r in rows])

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
 from simulators.departments import Departments, departments
@@ -43,81 +43,93 @@ class Control:
             self.times -= 1
             return self.fail
 
+    def configure(self, body: dict[str, Any]) -> None:
+        with self.lock:
+            for key in ("day", "fail", "times", "after_pages", "slow_seconds"):
+                if key in body:
+                    setattr(self, key, body[key])
+            if "fail" in body:
+                self.pages_served = 0
+                if body["fail"] and "times" not in body:
+                    self.times = 1_000_000
+
     def as_dict(self) -> dict[str, Any]:
         return {"day": self.day, "fail": self.fail, "times": self.times, "after_pages": self.after_pages,
                 "requests": self.requests, "pages_served": self.pages_served}
 
 
+class PermitApiHandler(BaseHTTPRequestHandler):
+    """Serves the worlds in ``endpoints`` at ``control.day``; subclassed per server by ``make_handler``."""
+
+    endpoints: ClassVar[dict[str, World]] = {}
+    control: ClassVar[Control]
+    lock: ClassVar[threading.Lock]
+
+    server_version = "PermitPlatform/2.3"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json; charset=utf-8") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, payload: Any) -> None:
+        self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        if url.path == "/health":
+            return self._json(200, {"status": "ok", "day": self.control.day})
+        if url.path == "/_control":
+            return self._json(200, self.control.as_dict())
+        world = self.endpoints.get(url.path)
+        if world is None:
+            return self._json(404, {"code": 404, "message": f"no such endpoint {url.path}"})
+        return self._page(world, {k: v[-1] for k, v in parse_qs(url.query).items()})
+
+    def _page(self, world: World, query: dict[str, str]) -> None:
+        try:
+            page = int(query.get("page", "1"))
+            size = min(int(query.get("page_size", "500")), MAX_PAGE_SIZE)
+        except ValueError:
+            return self._json(400, {"code": 400, "message": "page and page_size must be integers"})
+        if page < 1 or size < 1:
+            return self._json(400, {"code": 400, "message": "page and page_size start at 1"})
+        failure = self.control.failure_now()
+        if failure == "http_500":
+            return self._json(500, {"code": 500, "message": "内部错误：数据库连接超时"})
+        if failure == "slow":
+            time.sleep(self.control.slow_seconds)
+        if failure == "malformed":
+            return self._send(200, b'{"code": 0, "data": {"items": [{"permit_no": "9133')
+        with self.lock:
+            rows = world.records(self.control.day, query.get("updated_since"))
+        items = rows[(page - 1) * size: page * size]
+        return self._json(200, {"code": 0, "message": "ok", "data": {
+            "items": items, "page": page, "page_size": size, "total": len(rows),
+            "has_more": page * size < len(rows)}})
+
+    def do_POST(self) -> None:
+        if urlparse(self.path).path != "/_control":
+            return self._json(404, {"code": 404, "message": "not found"})
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except json.JSONDecodeError:
+            return self._json(400, {"code": 400, "message": "body must be JSON"})
+        self.control.configure(body)
+        return self._json(200, self.control.as_dict())
+
+
+
 def make_handler(depts: Departments, control: Control) -> type[BaseHTTPRequestHandler]:
-    endpoints: dict[str, World] = {"/api/v1/permits": depts.permits, "/api/v1/permit-outlet-limits": depts.limits}
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "PermitPlatform/2.3"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def _send(self, status: int, body: bytes, content_type: str = "application/json; charset=utf-8") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _json(self, status: int, payload: Any) -> None:
-            self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
-
-        def do_GET(self) -> None:
-            url = urlparse(self.path)
-            if url.path == "/health":
-                return self._json(200, {"status": "ok", "day": control.day})
-            if url.path == "/_control":
-                return self._json(200, control.as_dict())
-            world = endpoints.get(url.path)
-            if world is None:
-                return self._json(404, {"code": 404, "message": f"no such endpoint {url.path}"})
-            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            try:
-                page = int(query.get("page", "1"))
-                size = min(int(query.get("page_size", "500")), MAX_PAGE_SIZE)
-            except ValueError:
-                return self._json(400, {"code": 400, "message": "page and page_size must be integers"})
-            if page < 1 or size < 1:
-                return self._json(400, {"code": 400, "message": "page and page_size start at 1"})
-            failure = control.failure_now()
-            if failure == "http_500":
-                return self._json(500, {"code": 500, "message": "内部错误：数据库连接超时"})
-            if failure == "slow":
-                time.sleep(control.slow_seconds)
-            if failure == "malformed":
-                return self._send(200, b'{"code": 0, "data": {"items": [{"permit_no": "9133')
-            with lock:
-                rows = world.records(control.day, query.get("updated_since"))
-            items = rows[(page - 1) * size: page * size]
-            self._json(200, {"code": 0, "message": "ok", "data": {
-                "items": items, "page": page, "page_size": size, "total": len(rows),
-                "has_more": page * size < len(rows)}})
-
-        def do_POST(self) -> None:
-            if urlparse(self.path).path != "/_control":
-                return self._json(404, {"code": 404, "message": "not found"})
-            length = int(self.headers.get("Content-Length") or 0)
-            try:
-                body = json.loads(self.rfile.read(length) or b"{}")
-            except json.JSONDecodeError:
-                return self._json(400, {"code": 400, "message": "body must be JSON"})
-            with control.lock:
-                for key in ("day", "fail", "times", "after_pages", "slow_seconds"):
-                    if key in body:
-                        setattr(control, key, body[key])
-                if "fail" in body:
-                    control.pages_served = 0
-                    if body["fail"] and "times" not in body:
-                        control.times = 1_000_000
-            return self._json(200, control.as_dict())
-
-    return Handler
+    endpoints = {"/api/v1/permits": depts.permits, "/api/v1/permit-outlet-limits": depts.limits}
+    return type("Handler", (PermitApiHandler,), {"endpoints": endpoints, "control": control,
+                                                 "lock": threading.Lock()})
 
 
 def serve(host: str, port: int, seed: int, start: str, day: int) -> ThreadingHTTPServer:

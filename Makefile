@@ -1,0 +1,38 @@
+# envlake — two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap sync demo test test-fast lint bench clean
+
+help:
+	@echo "make demo   - start the simulated departments, run the ingestion DAGs once, print the lake"
+	@echo "make test   - lint and run every test (unit, integration, DAGs, end-to-end)"
+	@echo "make bench  - run the benchmarks, figures in bench/results.json"
+	@echo "make clean  - remove the demo lake, simulators' files and Airflow metadata"
+
+bootstrap:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		python3 -m pip install --quiet "uv==$(UV_VERSION)"
+
+sync: bootstrap
+	@$(UV) sync --locked --quiet
+
+demo: sync
+	@$(UV) run envlake demo
+
+lint: sync
+	@$(UV) run ruff check .
+
+test: lint
+	@$(UV) run pytest $(PYTEST_ARGS)
+
+test-fast: sync
+	@$(UV) run pytest -m "not integration and not airflow and not e2e" $(PYTEST_ARGS)
+
+bench: sync
+	@$(UV) run python -m bench.run
+
+clean:
+	rm -rf lake sim .airflow

@@ -1,0 +1,94 @@
+"""Shared fixtures: a lake in a temporary folder, the simulated departments, real databases."""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from connectors.lakefs import Lake
+from connectors.settings import Settings
+from simulators import permit_api
+
+SEED, START = 20260101, "2026-01-01"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Point every setting at a temporary lake and simulator folder."""
+    monkeypatch.setenv("ENVLAKE_LAKE", str(tmp_path / "lake"))
+    monkeypatch.setenv("ENVLAKE_SIM_DIR", str(tmp_path / "sim"))
+    monkeypatch.setenv("ENVLAKE_CREDIT_DB_URL", f"sqlite:///{tmp_path / 'sim' / 'credit.sqlite'}")
+    monkeypatch.setenv("ENVLAKE_HTTP_RETRIES", "2")
+    monkeypatch.setenv("ENVLAKE_HTTP_TIMEOUT", "2")
+    monkeypatch.setenv("ENVLAKE_SIM_SEED", str(SEED))
+    monkeypatch.setenv("ENVLAKE_SIM_START", START)
+    return Settings.from_env()
+
+
+@pytest.fixture
+def lake(env: Settings) -> Lake:
+    return Lake(env.lake)
+
+
+class PermitApi:
+    def __init__(self, url: str):
+        self.url = url
+
+    def control(self, **body: object) -> dict:
+        return httpx.post(f"{self.url}/_control", content=json.dumps(body)).json()
+
+
+@pytest.fixture
+def permit_api_server(env: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[PermitApi]:
+    port = free_port()
+    server = permit_api.serve("127.0.0.1", port, SEED, START, 0)
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("ENVLAKE_PERMIT_API_URL", url)
+    try:
+        yield PermitApi(url)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _scratch_database(admin_url: str, create: str, drop: str, url_for: str) -> Iterator[str]:
+    name = f"envlake_test_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(create.format(name=name)))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"database server not reachable at {admin_url}: {exc.orig}")
+    try:
+        yield url_for.format(name=name)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(drop.format(name=name)))
+        engine.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    yield from _scratch_database(PG_ADMIN, 'CREATE DATABASE "{name}"', 'DROP DATABASE "{name}" WITH (FORCE)',
+                                 "postgresql://postgres@127.0.0.1:5432/{name}")
+
+
+@pytest.fixture
+def mariadb_url() -> Iterator[str]:
+    yield from _scratch_database(MARIADB_ADMIN, "CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
+                                 "DROP DATABASE `{name}`", "mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4")
