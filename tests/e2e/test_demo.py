@@ -1,0 +1,42 @@
+"""The demo end to end, twice, in a fresh folder: simulators, Airflow DAG runs, the lake."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from connectors.credit_code import is_valid_uscc
+from tests.conftest import free_port
+
+
+def count_rows(folder: Path) -> int:
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in folder.rglob("*.parquet"))
+
+
+@pytest.mark.e2e
+def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVLAKE_", "AIRFLOW"))}
+    env["ENVLAKE_PERMIT_API_URL"] = f"http://127.0.0.1:{free_port()}"
+    command = [sys.executable, "-m", "envlake_cli.main", "demo", "--json"]
+    first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr[-2000:]
+    rows = {r["dataset"]: r for r in json.loads(first.stdout)}
+    lake = tmp_path / "lake"
+    for dataset in ("permit", "permit_outlet_limit", "credit_rating"):
+        assert count_rows(lake / "raw" / dataset) == rows[dataset]["raw_rows_total"] == rows[dataset]["landed"] > 0
+    for dataset in ("permit", "credit_rating"):
+        quarantine = pq.read_table(lake / "quarantine" / dataset).to_pylist()
+        assert len(quarantine) == rows[dataset]["quarantined"] > 0
+        assert all(r["_rule_id"].startswith(f"{dataset}.credit_code.") and r["_reason"] for r in quarantine)
+        assert all(r["credit_code"] is None or not is_valid_uscc(r["credit_code"]) for r in quarantine)
+    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-2000:]
+    again = {r["dataset"]: r for r in json.loads(second.stdout)}
+    for dataset, row in rows.items():
+        assert again[dataset]["raw_rows_total"] == row["raw_rows_total"]
+        assert again[dataset]["quarantine_rows_total"] == row["quarantine_rows_total"]
+        assert again[dataset]["new_in_lake"] == 0
