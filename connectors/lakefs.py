@@ -75,7 +75,7 @@ class Lake:
             and not any(seg.startswith((".", "_")) for seg in i.path[len(base):].split("/") if seg)
         )
 
-    def write_parquet(self, table: pa.Table, path: str) -> None:
+    def write_parquet(self, table: pa.Table, path: str, **options: object) -> None:
         """Write one Parquet file so that a reader sees all of it or nothing.
 
         Locally: write a temporary file beside the target, fsync, then rename over it.
@@ -84,12 +84,12 @@ class Lake:
         parent = path.rsplit("/", 1)[0]
         self.fs.create_dir(parent, recursive=True)
         if not self.is_local:
-            pq.write_table(table, path, filesystem=self.fs, compression="zstd")
+            pq.write_table(table, path, filesystem=self.fs, compression="zstd", **options)
             return
         tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}"
         try:
             with open(tmp, "wb") as fh:
-                pq.write_table(table, fh, compression="zstd")
+                pq.write_table(table, fh, compression="zstd", **options)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)

@@ -1,16 +1,19 @@
 """The lake writer: every connector lands its batches here.
 
-One call lands one batch: validate against the contract, add lineage, drop rows the lake
-already holds, write the valid rows to ``raw/`` and the rest to ``quarantine/`` (each file
-atomically), then record the batch in the load log. Rows in = rows landed + rows quarantined;
-rows landed counts rows already in the lake from an earlier landing of the same data.
+One call lands one run of a dataset, given as one Arrow table or a stream of them: each batch is
+validated against the contract, given lineage columns, stripped of rows the lake already holds
+(by record hash), and written to ``raw/`` (valid rows) and ``quarantine/`` (the rest, with the
+rule and message), each file atomically. Writing a batch overlaps checking the next. The run is
+recorded in the load log last. Rows in = rows landed + rows quarantined, where rows landed counts
+rows the lake already held from an earlier landing of the same data.
 """
 
 from __future__ import annotations
 
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -23,10 +26,11 @@ from connectors import load_log
 from connectors.contracts import Contract
 from connectors.lakefs import Lake
 from connectors.load_log import LoadRecord
-from connectors.validation import validate
+from connectors.validation import ValidationResult, validate
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 LINEAGE_COLUMNS = ("_run_id", "_ingested_at", "_source", "_record_hash")
+MAX_PENDING_WRITES = 6
 
 
 def new_run_id(dataset: str) -> str:
@@ -41,10 +45,8 @@ def record_hash(table: pa.Table, columns: list[str]) -> pa.Array:
     try:
         con.execute("SET threads TO 2")
         cols = ", ".join(f'"{c}"' for c in columns)
-        view = table.select(columns)
-        con.register("batch_view", view)
-        result = con.sql(f"SELECT hash({cols}) AS h FROM batch_view").to_arrow_table()
-        return result.column("h").combine_chunks()
+        con.register("batch_view", table.select(columns))
+        return con.sql(f"SELECT hash({cols}) AS h FROM batch_view").to_arrow_table().column("h").combine_chunks()
     finally:
         con.close()
 
@@ -65,12 +67,28 @@ def first_occurrences(hashes: np.ndarray) -> np.ndarray:
     return keep
 
 
-def not_in(hashes: np.ndarray, existing: np.ndarray) -> np.ndarray:
-    if len(existing) == 0 or len(hashes) == 0:
+def not_in(hashes: np.ndarray, existing_sorted: np.ndarray) -> np.ndarray:
+    if len(existing_sorted) == 0 or len(hashes) == 0:
         return np.ones(len(hashes), dtype=bool)
-    existing = np.sort(existing)
-    pos = np.clip(np.searchsorted(existing, hashes), 0, len(existing) - 1)
-    return existing[pos] != hashes
+    pos = np.clip(np.searchsorted(existing_sorted, hashes), 0, len(existing_sorted) - 1)
+    return existing_sorted[pos] != hashes
+
+
+def _dictionary_columns(table: pa.Table) -> list[str]:
+    """Dictionary-encode text and codes, not measurements or hashes (it only costs time there)."""
+    return [f.name for f in table.schema if not (pa.types.is_floating(f.type) or f.name == "_record_hash")]
+
+
+@dataclass
+class _ZoneState:
+    """What one zone of one dataset holds, per partition, loaded on first touch and kept for the run."""
+
+    zone: str
+    hashes: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    written: int = 0
+    files: list[str] = field(default_factory=list)
+    part_counter: dict[str, int] = field(default_factory=dict)
+    sorted: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -95,44 +113,50 @@ class LakeWriter:
             for s, e in zip(starts, ends, strict=True)
         ]
 
-    def _existing_hashes(self, zone: str, dataset: str, partitions: list[str]) -> np.ndarray:
-        files: list[str] = []
-        if partitions and partitions[0].startswith("event_date="):
-            for part in partitions:
-                files += self.lake.files(zone, dataset, part)
-        else:
-            files = self.lake.files(zone, dataset)
-        if not files:
+    def _known_hashes(self, state: _ZoneState, contract: Contract, part: str) -> np.ndarray:
+        """Hashes the lake holds where this partition's rows could repeat: the partition itself for
+        event-date partitioning, the whole dataset for ingest-date partitioning (a re-pull lands on
+        another ingest date)."""
+        scope = part if part.startswith("event_date=") else "*"
+        if scope not in state.hashes:
+            files = self.lake.files(state.zone, contract.id, *(() if scope == "*" else (scope,)))
+            loaded = [self.lake.read_files(files, columns=["_record_hash"])] if files else []
+            state.hashes[scope] = [t.column("_record_hash").to_numpy().astype(np.uint64) for t in loaded
+                                   if "_record_hash" in t.column_names]
+        arrays = state.hashes[scope]
+        if not arrays:
             return np.array([], dtype=np.uint64)
-        table = self.lake.read_files(files, columns=["_record_hash"])
-        if "_record_hash" not in table.column_names:
-            return np.array([], dtype=np.uint64)
-        return table.column("_record_hash").to_numpy().astype(np.uint64)
+        # Kept as one sorted array; batches of this run are appended unsorted and merged on next use.
+        merged = np.sort(np.concatenate(arrays)) if len(arrays) > 1 or scope not in state.sorted else arrays[0]
+        state.hashes[scope] = [merged]
+        state.sorted.add(scope)
+        return merged
 
-    def _write_zone(self, zone: str, contract: Contract, table: pa.Table, run_id: str,
-                    ingest_date: str, hash_columns: list[str]) -> tuple[int, list[str]]:
-        """Write the rows of ``table`` the zone does not already hold. Returns (rows written, files)."""
+    def _plan_zone(self, state: _ZoneState, contract: Contract, table: pa.Table, run_id: str, ingest_date: str,
+                   content: list[str]) -> list[tuple[str, pa.Table]]:
+        """The files to write for this batch in this zone: new rows only, one file per partition."""
         if table.num_rows == 0:
-            return 0, []
-        hashes = record_hash(table, hash_columns).to_numpy()
+            return []
+        hashes = record_hash(table, content).to_numpy()
         table = table.append_column("_record_hash", pa.array(hashes, pa.uint64()))
         keep = first_occurrences(hashes)
-        parts = self._partitions(contract, table.filter(pa.array(keep)) if not keep.all() else table, ingest_date)
-        existing = self._existing_hashes(zone, contract.id, [p for p, _ in parts])
         jobs = []
-        for part, piece in parts:
-            fresh = not_in(piece.column("_record_hash").to_numpy(), existing)
+        for part, piece in self._partitions(contract, table.filter(pa.array(keep)) if not keep.all() else table,
+                                            ingest_date):
+            piece_hashes = piece.column("_record_hash").to_numpy()
+            fresh = not_in(piece_hashes, self._known_hashes(state, contract, part))
             if not fresh.all():
-                piece = piece.filter(pa.array(fresh))
-            if piece.num_rows:
-                jobs.append((self.lake.path(zone, contract.id, part, f"part-{run_id}.parquet"), piece))
-        if len(jobs) > 1 and self.threads > 1:
-            with ThreadPoolExecutor(self.threads) as pool:
-                list(pool.map(lambda job: self.lake.write_parquet(job[1], job[0]), jobs))
-        else:
-            for path, piece in jobs:
-                self.lake.write_parquet(piece, path)
-        return sum(piece.num_rows for _, piece in jobs), [path for path, _ in jobs]
+                piece, piece_hashes = piece.filter(pa.array(fresh)), piece_hashes[fresh]
+            if piece.num_rows == 0:
+                continue
+            scope = part if part.startswith("event_date=") else "*"
+            state.hashes[scope].append(piece_hashes)
+            n = state.part_counter[part] = state.part_counter.get(part, 0) + 1
+            jobs.append((self.lake.path(state.zone, contract.id, part, f"part-{run_id}-{n:04d}.parquet"), piece))
+        return jobs
+
+    def _write(self, path: str, table: pa.Table) -> None:
+        self.lake.write_parquet(table, path, use_dictionary=_dictionary_columns(table))
 
     def _lineage(self, table: pa.Table, run_id: str, source: str, ingested_at: datetime) -> pa.Table:
         n = table.num_rows
@@ -141,45 +165,55 @@ class LakeWriter:
         table = table.append_column("_ingested_at", pa.array(stamp, pa.timestamp("us", "UTC")))
         return table.append_column("_source", _constant(source, n))
 
-    def land(self, contract: Contract, batch: pa.Table, *, source: str, run_id: str | None = None,
-             watermark_before: str | None = None, watermark_after: str | None = None) -> LoadRecord:
-        """Land one batch and record it. Raises only on a storage failure, after logging it."""
+    @staticmethod
+    def _count(record: LoadRecord, result: ValidationResult) -> None:
+        record.rows_in += result.rows_in
+        record.rows_landed += result.valid.num_rows
+        record.rows_quarantined += result.quarantine.num_rows
+        for item in pc.value_counts(result.quarantine.column("_rule_id")).to_pylist():
+            record.quarantine_reasons[item["values"]] = record.quarantine_reasons.get(item["values"], 0) \
+                + item["counts"]
+        record.new_fields += [f for f in result.new_fields if f not in record.new_fields]
+        record.missing_fields += [f for f in result.missing_fields if f not in record.missing_fields]
+
+    def land(self, contract: Contract, batches: pa.Table | Iterable[pa.Table], *, source: str,
+             run_id: str | None = None, watermark_before: str | None = None,
+             watermark_after: str | None = None) -> LoadRecord:
+        """Land one run and record it in the load log. Raises only on a storage failure, after logging it."""
         run_id = run_id or new_run_id(contract.id)
         started = datetime.now(UTC)
         ingest_date = started.astimezone(LOCAL_TZ).date().isoformat()
         record = LoadRecord(run_id=run_id, dataset=contract.id, source=source, status="running",
-                            watermark_before=watermark_before, watermark_after=watermark_after,
-                            started_at=started)
+                            watermark_before=watermark_before, watermark_after=watermark_after, started_at=started)
+        raw, quarantine = _ZoneState("raw"), _ZoneState("quarantine")
+        pending: list[Future] = []
         try:
             self.lake.remove_stale_temporaries("raw", contract.id)
-            result = validate(contract, batch)
-            valid = self._lineage(result.valid, run_id, source, started)
-            quarantine = self._lineage(result.quarantine, run_id, source, started)
-            written, files = self._write_zone("raw", contract, valid, run_id, ingest_date,
-                                              result.valid.column_names)
-            _, qfiles = self._write_zone("quarantine", contract, quarantine, run_id, ingest_date,
-                                         result.quarantine.column_names)
-            reasons = {
-                item["values"]: item["counts"]
-                for item in pc.value_counts(result.quarantine.column("_rule_id")).to_pylist()
-            }
-            record.rows_in = result.rows_in
-            record.rows_landed = result.valid.num_rows
-            record.rows_written = written
-            record.rows_already_landed = result.valid.num_rows - written
-            record.rows_quarantined = result.quarantine.num_rows
-            record.quarantine_reasons = reasons
-            record.new_fields = result.new_fields
-            record.missing_fields = result.missing_fields
-            record.files = files + qfiles
-            record.status = "success"
-            if result.new_fields or result.missing_fields:
-                record.message = "schema drift: " + "; ".join(
-                    ([f"new fields kept: {', '.join(result.new_fields)}"] if result.new_fields else [])
-                    + ([f"missing fields: {', '.join(result.missing_fields)}"] if result.missing_fields else [])
-                )
+            with ThreadPoolExecutor(self.threads) as pool:
+                for batch in [batches] if isinstance(batches, pa.Table) else batches:
+                    result = validate(contract, batch)
+                    self._count(record, result)
+                    for state, table in ((raw, result.valid), (quarantine, result.quarantine)):
+                        content = table.column_names
+                        jobs = self._plan_zone(state, contract, self._lineage(table, run_id, source, started),
+                                               run_id, ingest_date, content)
+                        for path, piece in jobs:
+                            state.written += piece.num_rows
+                            state.files.append(path)
+                            pending.append(pool.submit(self._write, path, piece))
+                    while len(pending) > MAX_PENDING_WRITES:
+                        pending.pop(0).result()
+                for future in pending:
+                    future.result()
+            record.rows_written = raw.written
+            record.rows_already_landed = record.rows_landed - raw.written
+            record.files = raw.files + quarantine.files
+            drift = ([f"new fields kept: {', '.join(record.new_fields)}"] if record.new_fields else []) + (
+                [f"missing fields: {', '.join(record.missing_fields)}"] if record.missing_fields else [])
+            record.message = "schema drift: " + "; ".join(drift) if drift else ""
             if record.rows_in != record.rows_landed + record.rows_quarantined:
                 raise AssertionError(f"row accounting broken for {run_id}: {record.summary()}")
+            record.status = "success"
         except Exception as exc:
             record.status = "failed"
             record.message = f"{type(exc).__name__}: {exc}"
@@ -189,3 +223,4 @@ class LakeWriter:
         record.finished_at = datetime.now(UTC)
         load_log.append(self.lake, record)
         return record
+

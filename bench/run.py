@@ -1,0 +1,135 @@
+"""Benchmarks (`make bench`): figures go to bench/results.json, quoted as ratios in notes.
+
+writer: rows per second landing 10 M contract-validated, monitoring-shaped rows (Arrow batches of
+1 M) through the lake writer into day-partitioned Parquet, against a bare pyarrow write of the same
+table, day-partitioned the same way on the same threads, and against dlt's Arrow path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from rich.console import Console
+
+from bench.monitoring import monitoring_batch
+from connectors.contracts import load_contract
+from connectors.lakefs import Lake
+from connectors.writer import LakeWriter
+
+ROWS = int(os.environ.get("ENVLAKE_BENCH_ROWS", "10000000"))
+BATCH_ROWS = 1_000_000
+DAYS = 30
+REPEATS = int(os.environ.get("ENVLAKE_BENCH_REPEATS", "3"))
+HERE = Path(__file__).resolve().parent
+console = Console()
+
+
+def timed(fn: Callable[[Path], object], repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        folder = Path(tempfile.mkdtemp(prefix="envlake-bench-"))
+        try:
+            start = time.perf_counter()
+            fn(folder)
+            times.append(time.perf_counter() - start)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return times
+
+
+def bare_pyarrow(table: pa.Table) -> Callable[[Path], None]:
+    def run(folder: Path) -> None:
+        days = pc.cast(table.column("data_time"), pa.date32()).combine_chunks().cast(pa.int32()).to_numpy()
+        bounds = np.flatnonzero(np.diff(days)) + 1
+        starts, ends = np.concatenate([[0], bounds]), np.concatenate([bounds, [len(days)]])
+
+        def write(i: int) -> None:
+            part = folder / f"event_date={np.datetime64('1970-01-01') + int(days[starts[i]])}"
+            part.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table.slice(starts[i], ends[i] - starts[i]), part / "part-0.parquet", compression="zstd")
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(write, range(len(starts))))
+    return run
+
+
+def envlake_writer(batches: list[pa.Table]) -> Callable[[Path], None]:
+    contract = load_contract("monitoring_bench", HERE / "contracts")
+
+    def run(folder: Path) -> None:
+        writer = LakeWriter(Lake(str(folder)))
+        for batch in batches:
+            record = writer.land(contract, batch, source="bench")
+            assert record.rows_in == record.rows_landed + record.rows_quarantined
+    return run
+
+
+def dlt_arrow(batches: list[pa.Table]) -> Callable[[Path], None]:
+    import dlt
+
+    def run(folder: Path) -> None:
+        os.environ["DLT_DATA_DIR"] = str(folder / "dlt-data")
+        pipeline = dlt.pipeline(pipeline_name="bench", pipelines_dir=str(folder / "pipelines"),
+                                destination=dlt.destinations.filesystem(bucket_url=str(folder / "out")),
+                                dataset_name="monitoring")
+        pipeline.run((b for b in batches), table_name="monitoring_hourly", loader_file_format="parquet")
+    return run
+
+
+def main() -> None:
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DLT_TELEMETRY_DISABLED", "1")
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    console.print(f"generating {ROWS:,} monitoring-shaped rows over {DAYS} days")
+    table = monitoring_batch(ROWS, days=DAYS, seed=42)
+    batches = [table.slice(i, BATCH_ROWS) for i in range(0, ROWS, BATCH_ROWS)]
+    figures: dict[str, dict] = {}
+    for name, fn, repeats in [("bare_pyarrow", bare_pyarrow(table), REPEATS),
+                              ("envlake_writer", envlake_writer(batches), REPEATS),
+                              ("dlt_arrow", dlt_arrow(batches), 1)]:
+        console.print(f"running {name} ×{repeats}")
+        times = timed(fn, repeats)
+        median = statistics.median(times)
+        figures[name] = {"seconds_median": round(median, 3), "seconds_all": [round(t, 3) for t in times],
+                         "rows_per_second": round(ROWS / median)}
+        console.print(f"  {name}: {ROWS / median / 1e6:.2f} M rows/s (median of {repeats})")
+    writer = figures["envlake_writer"]["rows_per_second"]
+    result = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "pyarrow": pa.__version__},
+        "writer": {
+            "rows": ROWS, "batch_rows": BATCH_ROWS, "days": DAYS, "partitioning": "event_date",
+            "validation": "contract monitoring_bench: regex, allowed values, ranges, not-null; record hash; dedup",
+            **figures,
+            "ratio_writer_to_bare_pyarrow": round(writer / figures["bare_pyarrow"]["rows_per_second"], 3),
+            "ratio_writer_to_dlt": round(writer / figures["dlt_arrow"]["rows_per_second"], 3),
+            "targets": {"ratio_writer_to_bare_pyarrow": ">= 0.5", "ratio_writer_to_dlt": ">= 2.0"},
+        },
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "arrow_peak_mib": round(pa.default_memory_pool().max_memory() / 2**20),
+    }
+    out = HERE / "results.json"
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    previous.update(result)
+    out.write_text(json.dumps(previous, ensure_ascii=False, indent=2) + "\n")
+    console.print(f"writer/bare pyarrow = {result['writer']['ratio_writer_to_bare_pyarrow']}, "
+                  f"writer/dlt = {result['writer']['ratio_writer_to_dlt']}; written to {out}")
+
+
+if __name__ == "__main__":
+    main()
