@@ -107,7 +107,7 @@ def _from_native(arr: pa.Array, kind: str, target: pa.DataType) -> tuple[pa.Arra
 def coerce(arr: pa.Array | pa.ChunkedArray, kind: str, target: pa.DataType) -> tuple[pa.Array, np.ndarray]:
     """Return (typed column, mask of rows that are present but unreadable as ``kind``)."""
     if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()  # one chunk: no copy
     if arr.type == target:
         return arr, np.zeros(len(arr), dtype=bool)
     if pa.types.is_null(arr.type):

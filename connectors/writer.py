@@ -11,6 +11,7 @@ rows the lake already held from an earlier landing of the same data.
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from connectors.validation import ValidationResult, validate
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 LINEAGE_COLUMNS = ("_run_id", "_ingested_at", "_source", "_record_hash")
-MAX_PENDING_WRITES = 6
+MAX_PENDING_WRITES = 8
 
 
 def new_run_id(dataset: str) -> str:
@@ -95,6 +96,8 @@ class _ZoneState:
 class LakeWriter:
     lake: Lake
     threads: int = 2
+    # Each file is fsynced before its rename; extra writer threads overlap that disk wait.
+    write_threads: int = 4
 
     def _partitions(self, contract: Contract, table: pa.Table, ingest_date: str) -> list[tuple[str, pa.Table]]:
         if contract.partitioning != "event_date" or table.num_rows == 0:
@@ -132,13 +135,24 @@ class LakeWriter:
         state.sorted.add(scope)
         return merged
 
-    def _plan_zone(self, state: _ZoneState, contract: Contract, table: pa.Table, run_id: str, ingest_date: str,
-                   content: list[str]) -> list[tuple[str, pa.Table]]:
+    def _prepare(self, contract: Contract, batch: pa.Table, run_id: str, source: str,
+                 started: datetime) -> tuple[ValidationResult, list[pa.Table]]:
+        """Everything about a batch that needs no other batch: checks, lineage, record hashes.
+        Runs on worker threads, ahead of the batch being planned and written."""
+        result = validate(contract, batch)
+        hashed = []
+        for table in (result.valid, result.quarantine):
+            content = table.column_names
+            table = self._lineage(table, run_id, source, started)
+            hashed.append(table.append_column("_record_hash", record_hash(table, content)))
+        return result, hashed
+
+    def _plan_zone(self, state: _ZoneState, contract: Contract, table: pa.Table, run_id: str,
+                   ingest_date: str) -> list[tuple[str, pa.Table]]:
         """The files to write for this batch in this zone: new rows only, one file per partition."""
         if table.num_rows == 0:
             return []
-        hashes = record_hash(table, content).to_numpy()
-        table = table.append_column("_record_hash", pa.array(hashes, pa.uint64()))
+        hashes = table.column("_record_hash").to_numpy()
         keep = first_occurrences(hashes)
         jobs = []
         for part, piece in self._partitions(contract, table.filter(pa.array(keep)) if not keep.all() else table,
@@ -189,18 +203,21 @@ class LakeWriter:
         pending: list[Future] = []
         try:
             self.lake.remove_stale_temporaries("raw", contract.id)
-            with ThreadPoolExecutor(self.threads) as pool:
-                for batch in [batches] if isinstance(batches, pa.Table) else batches:
-                    result = validate(contract, batch)
+            stream = iter([batches] if isinstance(batches, pa.Table) else batches)
+            with ThreadPoolExecutor(self.threads) as checkers, ThreadPoolExecutor(self.write_threads) as writers:
+                ahead: deque[Future] = deque()
+                while True:
+                    while len(ahead) < self.threads and (batch := next(stream, None)) is not None:
+                        ahead.append(checkers.submit(self._prepare, contract, batch, run_id, source, started))
+                    if not ahead:
+                        break
+                    result, hashed = ahead.popleft().result()
                     self._count(record, result)
-                    for state, table in ((raw, result.valid), (quarantine, result.quarantine)):
-                        content = table.column_names
-                        jobs = self._plan_zone(state, contract, self._lineage(table, run_id, source, started),
-                                               run_id, ingest_date, content)
-                        for path, piece in jobs:
+                    for state, table in zip((raw, quarantine), hashed, strict=True):
+                        for path, piece in self._plan_zone(state, contract, table, run_id, ingest_date):
                             state.written += piece.num_rows
                             state.files.append(path)
-                            pending.append(pool.submit(self._write, path, piece))
+                            pending.append(writers.submit(self._write, path, piece))
                     while len(pending) > MAX_PENDING_WRITES:
                         pending.pop(0).result()
                 for future in pending:
