@@ -171,36 +171,9 @@ def parse_contract(doc: Any, path: str, schemas_dir: Path) -> Contract:
     semantic = _semantic_errors(doc)
     if semantic:
         raise ContractError(f"{path}: {semantic[0]}")
-    fields = [
-        Field(
-            name=f["name"],
-            name_zh=f["name_zh"],
-            type=f["type"],
-            nullable=f["nullable"],
-            security_level=f["security_level"],
-            sharing_class=f["sharing_class"],
-            pii=f["pii"],
-            unit=f.get("unit"),
-            description=f.get("description"),
-            rules=dict(f.get("rules") or {}),
-        )
-        for f in doc["fields"]
-    ]
-    return Contract(
-        id=doc["id"],
-        name_zh=doc["name_zh"],
-        description=doc["description"],
-        kind=doc["kind"],
-        owner_department=doc["owner_department"],
-        source=doc["source"],
-        update_cycle=doc["update_cycle"],
-        primary_key=list(doc["primary_key"]),
-        fields=fields,
-        event_time=doc.get("event_time"),
-        partitioning=doc.get("partitioning", "ingest_date"),
-        version=doc.get("version", 1),
-        path=path,
-    )
+    # The schema admits no other keys, so the document maps onto the dataclasses as it is.
+    fields = [Field(**{**f, "rules": dict(f.get("rules") or {})}) for f in doc["fields"]]
+    return Contract(**{**doc, "fields": fields, "primary_key": list(doc["primary_key"])}, path=path)
 
 
 def load_contract_file(path: Path, schemas_dir: Path | None = None) -> Contract:
