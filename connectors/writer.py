@@ -202,7 +202,8 @@ class LakeWriter:
         raw, quarantine = _ZoneState("raw"), _ZoneState("quarantine")
         pending: list[Future] = []
         try:
-            self.lake.remove_stale_temporaries("raw", contract.id)
+            for zone in ("raw", "quarantine"):
+                self.lake.remove_stale_temporaries(zone, contract.id)
             stream = iter([batches] if isinstance(batches, pa.Table) else batches)
             with ThreadPoolExecutor(self.threads) as checkers, ThreadPoolExecutor(self.write_threads) as writers:
                 ahead: deque[Future] = deque()

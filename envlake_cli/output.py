@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console(width=None if Console().is_terminal else 140)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, hint: str = "") -> NoReturn:
