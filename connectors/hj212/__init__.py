@@ -1,0 +1,1 @@
+"""HJ 212-2017 online-monitoring packets: CRC, framing and parsing."""
