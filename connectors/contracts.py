@@ -28,18 +28,7 @@ CYCLE_ZH = {
     "yearly": "每年",
     "irregular": "不定期",
 }
-CYCLE_HOURS = {
-    "realtime": 0.25,
-    "hourly": 1,
-    "daily": 24,
-    "weekly": 24 * 7,
-    "monthly": 24 * 31,
-    "quarterly": 24 * 92,
-    "yearly": 24 * 366,
-    "irregular": None,
-}
 SHARING_CLASS_ZH = {"unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享"}
-SECURITY_LEVEL_ZH = {"L1": "不敏感", "L2": "低敏感", "L3": "较敏感", "L4": "敏感"}
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -100,14 +89,6 @@ class Contract:
             if f.name == name:
                 return f
         raise KeyError(f"contract {self.id!r} has no field {name!r}")
-
-    @property
-    def arrow_schema(self) -> pa.Schema:
-        return pa.schema([pa.field(f.name, f.arrow_type, nullable=f.nullable) for f in self.fields])
-
-    @property
-    def cycle_hours(self) -> float | None:
-        return CYCLE_HOURS[self.update_cycle["cycle"]]
 
 
 @cache

@@ -30,7 +30,6 @@ from connectors.load_log import LoadRecord
 from connectors.validation import ValidationResult, validate
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-LINEAGE_COLUMNS = ("_run_id", "_ingested_at", "_source", "_record_hash")
 MAX_PENDING_WRITES = 8
 
 
