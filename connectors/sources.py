@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from connectors.contracts import Contract
@@ -61,8 +62,8 @@ def max_watermark(table: pa.Table, column: str | None, previous: str | None) -> 
     """The newest watermark value seen, as text comparable in ISO order."""
     if not column or column not in table.column_names or table.num_rows == 0:
         return previous
-    values = [v for v in table.column(column).to_pylist() if v is not None]
-    if not values:
+    newest = pc.max(table.column(column)).as_py()
+    if newest is None:
         return previous
-    newest = max(v.isoformat(sep="T") if hasattr(v, "isoformat") else str(v) for v in values)
-    return newest if previous is None or newest > previous else previous
+    text = newest.isoformat(sep="T") if hasattr(newest, "isoformat") else str(newest)
+    return text if previous is None or text > previous else previous

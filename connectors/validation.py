@@ -149,7 +149,7 @@ def validate(contract: Contract, batch: pa.Table) -> ValidationResult:
     if bad.any():
         rows = np.flatnonzero(bad)
         keep = pa.array(np.flatnonzero(~bad))
-        quarantine = _as_strings(batch).take(pa.array(rows))
+        quarantine = _as_strings(batch.take(pa.array(rows)))  # only the bad rows become text
         for name, column in _reason_columns(failures, rows).items():
             quarantine = quarantine.append_column(name, column)
         valid = valid.take(keep)

@@ -88,7 +88,12 @@ class _ZoneState:
     written: int = 0
     files: list[str] = field(default_factory=list)
     part_counter: dict[str, int] = field(default_factory=dict)
-    sorted: set[str] = field(default_factory=set)
+
+
+def _dedup_scope(part: str) -> str:
+    """Where a partition's rows could already be: the partition itself for event-date partitioning,
+    the whole dataset ("*") for ingest-date partitioning (a re-pull lands on another ingest date)."""
+    return part if part.startswith("event_date=") else "*"
 
 
 @dataclass
@@ -115,23 +120,16 @@ class LakeWriter:
             for s, e in zip(starts, ends, strict=True)
         ]
 
-    def _known_hashes(self, state: _ZoneState, contract: Contract, part: str) -> np.ndarray:
-        """Hashes the lake holds where this partition's rows could repeat: the partition itself for
-        event-date partitioning, the whole dataset for ingest-date partitioning (a re-pull lands on
-        another ingest date)."""
-        scope = part if part.startswith("event_date=") else "*"
+    def _known_hashes(self, state: _ZoneState, contract: Contract, scope: str) -> np.ndarray:
+        """The sorted hashes held in a dedup scope: read from the lake on first use, then kept for the
+        run, with this run's batches appended and merged on the next use."""
         if scope not in state.hashes:
             files = self.lake.files(state.zone, contract.id, *(() if scope == "*" else (scope,)))
-            loaded = [self.lake.read_files(files, columns=["_record_hash"])] if files else []
-            state.hashes[scope] = [t.column("_record_hash").to_numpy().astype(np.uint64) for t in loaded
-                                   if "_record_hash" in t.column_names]
-        arrays = state.hashes[scope]
-        if not arrays:
-            return np.array([], dtype=np.uint64)
-        # Kept as one sorted array; batches of this run are appended unsorted and merged on next use.
-        merged = np.sort(np.concatenate(arrays)) if len(arrays) > 1 or scope not in state.sorted else arrays[0]
+            table = self.lake.read_files(files, columns=["_record_hash"]) if files else None
+            held = table.column("_record_hash").to_numpy() if table is not None and table.num_columns else []
+            state.hashes[scope] = [np.asarray(held, dtype=np.uint64), np.array([], dtype=np.uint64)]
+        merged = np.sort(np.concatenate(state.hashes[scope]))
         state.hashes[scope] = [merged]
-        state.sorted.add(scope)
         return merged
 
     def _prepare(self, contract: Contract, batch: pa.Table, run_id: str, source: str,
@@ -157,12 +155,12 @@ class LakeWriter:
         for part, piece in self._partitions(contract, table.filter(pa.array(keep)) if not keep.all() else table,
                                             ingest_date):
             piece_hashes = piece.column("_record_hash").to_numpy()
-            fresh = not_in(piece_hashes, self._known_hashes(state, contract, part))
+            scope = _dedup_scope(part)
+            fresh = not_in(piece_hashes, self._known_hashes(state, contract, scope))
             if not fresh.all():
                 piece, piece_hashes = piece.filter(pa.array(fresh)), piece_hashes[fresh]
             if piece.num_rows == 0:
                 continue
-            scope = part if part.startswith("event_date=") else "*"
             state.hashes[scope].append(piece_hashes)
             n = state.part_counter[part] = state.part_counter.get(part, 0) + 1
             jobs.append((self.lake.path(state.zone, contract.id, part, f"part-{run_id}-{n:04d}.parquet"), piece))
