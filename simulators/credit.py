@@ -29,6 +29,7 @@ class CreditWorld(World):
         super().__init__(permits.seed, permits.start)
         rated = {e.index: e for e, _, klass, _ in permits.sites if klass != "登记管理"}
         self.rated: list[Enterprise] = [rated[i] for i in sorted(rated)]
+        self._by_name = {e.name: e for e in self.rated}
         self._serial: dict[int, int] = {}
 
     def key(self, record: dict[str, Any]) -> Any:
@@ -87,8 +88,7 @@ class CreditWorld(World):
             elif record["repair_status"] == "修复申请中" and rng.random() < 0.05:
                 if rng.random() < 0.7:
                     record.update(repair_status="已修复", updated_at=stamp(today, rng))
-                    e = next(x for x in self.rated if x.name == record["enterprise_name"])
-                    fresh = self._record(e, record["rating_year"], "蓝色", today,
+                    fresh = self._record(self._by_name[record["enterprise_name"]], record["rating_year"], "蓝色", today,
                                          date.fromisoformat(record["valid_to"]), rng, stamp(today, rng))
                     state[fresh["rating_id"]] = fresh
                 else:

@@ -178,7 +178,7 @@ class LimitWorld(World):
         }
 
     def _sync_new_permits(self, day: int, state: Records) -> None:
-        for permit in self.permits.state(day).values():
+        for permit in self.permits.advance(day).values():
             if permit["permit_no"] in self._seen:
                 continue
             self._seen.add(permit["permit_no"])

@@ -6,6 +6,7 @@ generator seeded by (seed, day), so the state of a day is the same however it is
 
 from __future__ import annotations
 
+import bisect
 import copy
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -31,6 +32,9 @@ class World:
         self.start = start
         self._day = -1
         self._state: Records = {}
+        self._snapshot_day = -1
+        self._snapshot: list[dict[str, Any]] = []
+        self._snapshot_times: list[str] = []
 
     def initial(self) -> Records:
         raise NotImplementedError
@@ -41,7 +45,8 @@ class World:
     def date_of(self, day: int) -> date:
         return self.start + timedelta(days=day)
 
-    def state(self, day: int) -> Records:
+    def advance(self, day: int) -> Records:
+        """The live state at the end of ``day`` (not a copy: read it, do not change it)."""
         if day < 0:
             raise ValueError("the simulated day cannot be negative")
         if day < self._day:
@@ -51,12 +56,22 @@ class World:
         while self._day < day:
             self._day += 1
             self.change(self._day, self._state, np.random.default_rng([self.seed, self.stream, self._day]))
-        return copy.deepcopy(self._state)
+        return self._state
+
+    def state(self, day: int) -> Records:
+        return copy.deepcopy(self.advance(day))
 
     def records(self, day: int, updated_since: str | None = None) -> list[dict[str, Any]]:
-        """Current records as of the end of ``day``, oldest change first, from ``updated_since`` on."""
-        rows = [r for r in self.state(day).values() if updated_since is None or r["updated_at"] >= updated_since]
-        return sorted(rows, key=lambda r: (r["updated_at"], str(self.key(r))))
+        """Records as of the end of ``day``, oldest change first, from ``updated_since`` on (inclusive).
+
+        One sorted snapshot per day serves every page and cursor of that day; its records are shared,
+        so callers read them and copy before changing."""
+        if self._snapshot_day != day:
+            rows = sorted(self.state(day).values(), key=lambda r: (r["updated_at"], str(self.key(r))))
+            self._snapshot, self._snapshot_day = rows, day
+            self._snapshot_times = [r["updated_at"] for r in rows]
+        start = 0 if updated_since is None else bisect.bisect_left(self._snapshot_times, updated_since)
+        return self._snapshot[start:]
 
     def key(self, record: dict[str, Any]) -> Any:
         raise NotImplementedError
