@@ -69,7 +69,7 @@ def bare_pyarrow(table: pa.Table) -> Callable[[Path], None]:
 
 
 def envlake_writer(batches: list[pa.Table]) -> Callable[[Path], None]:
-    contract = load_contract("monitoring_bench", HERE / "contracts")
+    contract = load_contract("monitoring_hourly")
 
     def run(folder: Path) -> None:
         writer = LakeWriter(Lake(str(folder)))
@@ -114,7 +114,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "pyarrow": pa.__version__},
         "writer": {
             "rows": ROWS, "batch_rows": BATCH_ROWS, "days": DAYS, "partitioning": "event_date",
-            "validation": "contract monitoring_bench: regex, allowed values, ranges, not-null; record hash; dedup",
+            "validation": "contract monitoring_hourly: regex, allowed values, ranges, not-null; record hash; dedup",
             **figures,
             "ratio_writer_to_bare_pyarrow": round(writer / figures["bare_pyarrow"]["rows_per_second"], 3),
             "ratio_writer_to_dlt": round(writer / figures["dlt_arrow"]["rows_per_second"], 3),

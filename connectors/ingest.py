@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from connectors import load_log
 from connectors.contracts import Contract, load_contract
 from connectors.files import FileSource
+from connectors.hj212.source import Hj212FileSource
 from connectors.http_api import HttpApiSource
 from connectors.lakefs import Lake
 from connectors.load_log import LoadRecord
@@ -42,6 +43,8 @@ def make_source(contract: Contract, url: str, settings: Settings) -> Source:
             raise SourceError(f"contract '{contract.id}' names no table (source.table)")
         return SqlTableSource(url, table, batch_rows=settings.sql_batch_rows)
     if scheme in ("file", "s3"):
+        if contract.source["protocol"] == "hj212_tcp":
+            return Hj212FileSource(url.removeprefix("file://"))
         return FileSource(url.removeprefix("file://"))
     raise SourceError(f"cannot read '{url}': use an http(s)://, postgresql://, mysql://, sqlite:/// URL or a path")
 
@@ -65,4 +68,5 @@ def ingest(dataset: str, source_url: str | None = None, *, settings: Settings | 
                                          message=str(exc), started_at=started))
         raise
     return LakeWriter(lake).land(contract, extract.table, source=source.identity, run_id=run_id,
-                                 watermark_before=watermark, watermark_after=extract.watermark_after)
+                                 watermark_before=watermark, watermark_after=extract.watermark_after,
+                                 rejected=extract.rejected, note=extract.note)

@@ -22,6 +22,8 @@ class Extract:
     table: pa.Table
     watermark_after: str | None
     pages: int = 0
+    rejected: pa.Table | None = None  # records that failed before they became rows, with their reasons
+    note: str = ""
 
 
 class Source(Protocol):

@@ -63,7 +63,7 @@ def _field_checks(contract: Contract, f: Field, typed: pa.Array) -> list[tuple[R
     rules = f.rules
     if "allowed_values" in rules:
         allowed = pa.array(rules["allowed_values"]).cast(typed.type)
-        bad = _bool(pc.invert(pc.is_in(typed, value_set=allowed)))
+        bad = _bool(pc.and_(pc.is_valid(typed), pc.invert(pc.is_in(typed, value_set=allowed))))  # null: not_null's job
         shown = "/".join(str(v) for v in rules["allowed_values"])
         checks.append((Rule(f"{rid}.allowed_values", f"{_label(f)} is not one of {shown}"), bad))
     if "regex" in rules:

@@ -103,8 +103,10 @@ class LakeWriter:
     # Each file is fsynced before its rename; extra writer threads overlap that disk wait.
     write_threads: int = 4
 
-    def _partitions(self, contract: Contract, table: pa.Table, ingest_date: str) -> list[tuple[str, pa.Table]]:
-        if contract.partitioning != "event_date" or table.num_rows == 0:
+    def _partitions(self, zone: str, contract: Contract, table: pa.Table,
+                    ingest_date: str) -> list[tuple[str, pa.Table]]:
+        # Quarantined rows are text and may lack a readable event time: they go by the day they came in.
+        if contract.partitioning != "event_date" or zone != "raw" or table.num_rows == 0:
             return [(f"ingest_date={ingest_date}", table)]
         days = pc.cast(table.column(contract.event_time), pa.date32())
         day_ints = days.combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
@@ -137,12 +139,13 @@ class LakeWriter:
         """Everything about a batch that needs no other batch: checks, lineage, record hashes.
         Runs on worker threads, ahead of the batch being planned and written."""
         result = validate(contract, batch)
-        hashed = []
-        for table in (result.valid, result.quarantine):
-            content = table.column_names
-            table = self._lineage(table, run_id, source, started)
-            hashed.append(table.append_column("_record_hash", record_hash(table, content)))
-        return result, hashed
+        return result, [self._hashed(table, run_id, source, started) for table in (result.valid, result.quarantine)]
+
+    def _hashed(self, table: pa.Table, run_id: str, source: str, started: datetime) -> pa.Table:
+        """Lineage columns and the record hash of the content (the columns before lineage)."""
+        content = table.column_names
+        table = self._lineage(table, run_id, source, started)
+        return table.append_column("_record_hash", record_hash(table, content))
 
     def _plan_zone(self, state: _ZoneState, contract: Contract, table: pa.Table, run_id: str,
                    ingest_date: str) -> list[tuple[str, pa.Table]]:
@@ -151,9 +154,9 @@ class LakeWriter:
             return []
         hashes = table.column("_record_hash").to_numpy()
         keep = first_occurrences(hashes)
+        unique = table if keep.all() else table.filter(pa.array(keep))
         jobs = []
-        for part, piece in self._partitions(contract, table.filter(pa.array(keep)) if not keep.all() else table,
-                                            ingest_date):
+        for part, piece in self._partitions(state.zone, contract, unique, ingest_date):
             piece_hashes = piece.column("_record_hash").to_numpy()
             scope = _dedup_scope(part)
             fresh = not_in(piece_hashes, self._known_hashes(state, contract, scope))
@@ -187,45 +190,63 @@ class LakeWriter:
         record.new_fields += [f for f in result.new_fields if f not in record.new_fields]
         record.missing_fields += [f for f in result.missing_fields if f not in record.missing_fields]
 
+    def _run(self, record: LoadRecord, contract: Contract, batches: pa.Table | Iterable[pa.Table],
+             rejected: pa.Table | None, raw: _ZoneState, quarantine: _ZoneState, ingest_date: str) -> None:
+        """Check batches ahead on worker threads, plan them in order, write on writer threads."""
+        run_id, source, started = record.run_id, record.source, record.started_at
+        pending: list[Future] = []
+        stream = iter([batches] if isinstance(batches, pa.Table) else batches)
+        with ThreadPoolExecutor(self.threads) as checkers, ThreadPoolExecutor(self.write_threads) as writers:
+
+            def submit(state: _ZoneState, table: pa.Table) -> None:
+                for path, piece in self._plan_zone(state, contract, table, run_id, ingest_date):
+                    state.written += piece.num_rows
+                    state.files.append(path)
+                    pending.append(writers.submit(self._write, path, piece))
+                while len(pending) > MAX_PENDING_WRITES:
+                    pending.pop(0).result()
+
+            if rejected is not None and rejected.num_rows:
+                self._count(record, ValidationResult(pa.table({}), rejected, rejected.num_rows))
+                submit(quarantine, self._hashed(rejected, run_id, source, started))
+            ahead: deque[Future] = deque()
+            while True:
+                while len(ahead) < self.threads and (batch := next(stream, None)) is not None:
+                    ahead.append(checkers.submit(self._prepare, contract, batch, run_id, source, started))
+                if not ahead:
+                    break
+                result, hashed = ahead.popleft().result()
+                self._count(record, result)
+                submit(raw, hashed[0])
+                submit(quarantine, hashed[1])
+            for future in pending:
+                future.result()
+
     def land(self, contract: Contract, batches: pa.Table | Iterable[pa.Table], *, source: str,
              run_id: str | None = None, watermark_before: str | None = None,
-             watermark_after: str | None = None) -> LoadRecord:
-        """Land one run and record it in the load log. Raises only on a storage failure, after logging it."""
+             watermark_after: str | None = None, rejected: pa.Table | None = None,
+             note: str = "") -> LoadRecord:
+        """Land one run and record it in the load log. Raises only on a storage failure, after logging it.
+
+        ``rejected`` holds source records that failed before they became rows (an HJ 212 packet with a
+        bad CRC, say), with ``_rule_id``, ``_reason`` and ``_failed_rules``: they count as rows in and
+        go to quarantine. ``note`` is the source's own remark, kept in the load log's message."""
         run_id = run_id or new_run_id(contract.id)
         started = datetime.now(UTC)
         ingest_date = started.astimezone(LOCAL_TZ).date().isoformat()
         record = LoadRecord(run_id=run_id, dataset=contract.id, source=source, status="running",
                             watermark_before=watermark_before, watermark_after=watermark_after, started_at=started)
         raw, quarantine = _ZoneState("raw"), _ZoneState("quarantine")
-        pending: list[Future] = []
         try:
             for zone in ("raw", "quarantine"):
                 self.lake.remove_stale_temporaries(zone, contract.id)
-            stream = iter([batches] if isinstance(batches, pa.Table) else batches)
-            with ThreadPoolExecutor(self.threads) as checkers, ThreadPoolExecutor(self.write_threads) as writers:
-                ahead: deque[Future] = deque()
-                while True:
-                    while len(ahead) < self.threads and (batch := next(stream, None)) is not None:
-                        ahead.append(checkers.submit(self._prepare, contract, batch, run_id, source, started))
-                    if not ahead:
-                        break
-                    result, hashed = ahead.popleft().result()
-                    self._count(record, result)
-                    for state, table in zip((raw, quarantine), hashed, strict=True):
-                        for path, piece in self._plan_zone(state, contract, table, run_id, ingest_date):
-                            state.written += piece.num_rows
-                            state.files.append(path)
-                            pending.append(writers.submit(self._write, path, piece))
-                    while len(pending) > MAX_PENDING_WRITES:
-                        pending.pop(0).result()
-                for future in pending:
-                    future.result()
+            self._run(record, contract, batches, rejected, raw, quarantine, ingest_date)
             record.rows_written = raw.written
             record.rows_already_landed = record.rows_landed - raw.written
             record.files = raw.files + quarantine.files
             drift = ([f"new fields kept: {', '.join(record.new_fields)}"] if record.new_fields else []) + (
                 [f"missing fields: {', '.join(record.missing_fields)}"] if record.missing_fields else [])
-            record.message = "schema drift: " + "; ".join(drift) if drift else ""
+            record.message = "; ".join(filter(None, ["schema drift: " + "; ".join(drift) if drift else "", note]))
             if record.rows_in != record.rows_landed + record.rows_quarantined:
                 raise AssertionError(f"row accounting broken for {run_id}: {record.summary()}")
             record.status = "success"

@@ -11,7 +11,6 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from connectors import load_log
 from connectors.airflow_runner import AirflowRunError, airflow_env, migrate, run_dag
-from connectors.contracts import load_contracts
 from connectors.lakefs import Lake
 from connectors.settings import Settings
 from envlake_cli.lake_cmd import zone_rows
@@ -44,13 +43,14 @@ def demo(
                     run_dag(dag_id, env)
             except AirflowRunError as exc:
                 fail(str(exc), "read the log named above")
-    log = load_log.read(lake).to_pylist()
+    runs = [r for r in load_log.read(lake).to_pylist() if r["finished_at"] >= started]
+    if not runs:
+        fail("the demo's DAGs landed nothing", "see .airflow/demo-logs/")
     rows = []
-    for dataset in load_contracts(settings.schemas_dir):
-        runs = [r for r in log if r["dataset"] == dataset and r["finished_at"] >= started]
-        if not runs or runs[-1]["status"] != "success":
-            fail(f"the demo did not land {dataset}", "see `envlake lake log` and .airflow/demo-logs/")
-        last = runs[-1]
+    for dataset in sorted({r["dataset"] for r in runs}):
+        last = [r for r in runs if r["dataset"] == dataset][-1]
+        if last["status"] != "success":
+            fail(f"the demo did not land {dataset}: {last['message']}", "see `envlake lake log`")
         rows.append({"dataset": dataset, "rows_in": last["rows_in"], "landed": last["rows_landed"],
                      "new_in_lake": last["rows_written"], "quarantined": last["rows_quarantined"],
                      "raw_rows_total": zone_rows(lake, "raw", dataset),

@@ -25,6 +25,8 @@ def ingest(
         fail(str(exc), "fix the contract or name a dataset that has one")
     except SourceError as exc:
         fail(f"{dataset}: {exc}", "check that the source is running and the URL is right")
+    except Exception as exc:  # a storage failure: the load log holds it too
+        fail(f"{dataset}: landing failed: {type(exc).__name__}: {exc}", "see `envlake lake log` and the lake's storage")
     if as_json:
         print_json(record.summary())
         return

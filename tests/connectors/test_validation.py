@@ -75,3 +75,14 @@ def test_drift_changed_type_quarantines_with_type_reason(contract) -> None:
     result = validate(contract, batch)
     assert result.quarantine.num_rows == 3
     assert set(result.quarantine.column("_rule_id").to_pylist()) == {"credit_rating.rating_year.type"}
+
+
+def test_rules_leave_empty_values_of_optional_fields_alone() -> None:
+    contract = load_contract("monitoring_hourly")
+    batch = records_to_table([{"mn": "33010900000000000001A", "st": "32", "cn": "2061", "qn": None,
+                               "data_time": "2026-01-01T00:00:00", "pollutant_code": "w01018", "flag": None},
+                              {"mn": "33010900000000000001A", "st": "32", "cn": "2061", "qn": None,
+                               "data_time": "2026-01-01T01:00:00", "pollutant_code": "w01018", "flag": "X"}], [])
+    result = validate(contract, batch)
+    assert result.valid.num_rows == 1
+    assert result.quarantine.column("_rule_id").to_pylist() == ["monitoring_hourly.flag.allowed_values"]

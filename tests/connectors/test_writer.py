@@ -70,13 +70,14 @@ def test_overlapping_interval_adds_only_new_rows(lake: Lake) -> None:
 
 def test_event_date_partitioning(tmp_path: Path) -> None:
     lake = Lake(str(tmp_path / "lake"))
-    contract = load_contract("monitoring_bench", Path(__file__).resolve().parents[2] / "bench" / "contracts")
+    contract = load_contract("monitoring_hourly")
     from bench.monitoring import monitoring_batch
 
     batch = monitoring_batch(20_000, days=3, seed=1)
     record = LakeWriter(lake).land(contract, batch, source="test")
     assert record.rows_landed + record.rows_quarantined == 20_000
-    parts = sorted({Path(p).parent.name for p in lake.files("raw", "monitoring_bench")})
+    assert record.rows_quarantined == 0 and record.missing_fields == []
+    parts = sorted({Path(p).parent.name for p in lake.files("raw", "monitoring_hourly")})
     assert parts == ["event_date=2026-01-01", "event_date=2026-01-02", "event_date=2026-01-03"]
 
 

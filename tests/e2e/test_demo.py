@@ -25,6 +25,7 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
     first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr[-2000:]
     rows = {r["dataset"]: r for r in json.loads(first.stdout)}
+    assert set(rows) == {"permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code"}
     lake = tmp_path / "lake"
     for dataset in ("permit", "permit_outlet_limit", "credit_rating"):
         assert count_rows(lake / "raw" / dataset) == rows[dataset]["raw_rows_total"] == rows[dataset]["landed"] > 0

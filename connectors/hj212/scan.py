@@ -1,0 +1,260 @@
+"""Compiled scan of HJ 212 data segments: where each header field is, and every reading's values.
+
+One pass per segment, no Python object per field. Header fields may come in any order. In CP,
+each ``;``-separated group holds one pollutant's ``code-Field=value`` items; DataTime is its own
+item. Values are parsed here (decimal numbers, one-letter flags, the 14-digit data time).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+# Header keys, in the column order of the ``fields`` output
+KEYS = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
+VALUES = ("Rtd", "Min", "Avg", "Max", "Cou")
+FLAGS = b"NFMSDCTB"
+OK, UNPARSEABLE, MISSING = 0, 4, 5
+
+
+@numba.njit(cache=True, nogil=True)
+def _key_index(data, s, e):  # pragma: no cover - compiled
+    n = e - s
+    a = data[s]
+    b = data[s + 1] if n > 1 else 0
+    if n == 2:
+        if a == 81 and b == 78:
+            return 0  # QN
+        if a == 83 and b == 84:
+            return 1  # ST
+        if a == 67 and b == 78:
+            return 2  # CN
+        if a == 80 and b == 87:
+            return 3  # PW
+        if a == 77 and b == 78:
+            return 4  # MN
+    if n == 4 and a == 70 and b == 108 and data[s + 2] == 97 and data[s + 3] == 103:
+        return 5  # Flag
+    if n == 4 and a == 80 and b == 78 and data[s + 2] == 85 and data[s + 3] == 77:
+        return 6  # PNUM
+    if n == 3 and a == 80 and b == 78 and data[s + 2] == 79:
+        return 7  # PNO
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _value_index(data, s, e):  # pragma: no cover - compiled
+    """Rtd 0, Min 1, Avg 2, Max 3, Cou 4, Flag 5, anything else -1."""
+    n = e - s
+    if n == 3:
+        a, b, c = data[s], data[s + 1], data[s + 2]
+        if a == 82 and b == 116 and c == 100:
+            return 0
+        if a == 77 and b == 105 and c == 110:
+            return 1
+        if a == 65 and b == 118 and c == 103:
+            return 2
+        if a == 77 and b == 97 and c == 120:
+            return 3
+        if a == 67 and b == 111 and c == 117:
+            return 4
+    if n == 4 and data[s] == 70 and data[s + 1] == 108 and data[s + 2] == 97 and data[s + 3] == 103:
+        return 5
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _number(data, s, e):  # pragma: no cover - compiled
+    """A decimal number (optional sign, digits, point, digits); NaN when it is not one.
+
+    The digits are read as an exact integer and divided once by an exact power of ten, which IEEE
+    division rounds correctly (up to 15 significant digits, far beyond HJ 212's N5.2-style fields)."""
+    if s >= e:
+        return np.nan
+    negative, i = data[s] == 45, s
+    if data[i] == 45 or data[i] == 43:
+        i += 1
+    mantissa, digits, decimals, seen_point = 0, 0, 0, False
+    while i < e:
+        c = data[i]
+        if 48 <= c <= 57:
+            mantissa = mantissa * 10 + (c - 48)
+            digits += 1
+            if seen_point:
+                decimals += 1
+        elif c == 46 and not seen_point:
+            seen_point = True
+        else:
+            return np.nan
+        i += 1
+    if digits == 0 or digits > 18:
+        return np.nan
+    value = mantissa / 10.0 ** decimals
+    return -value if negative else value
+
+
+@numba.njit(cache=True, nogil=True)
+def _data_time(data, s, e):  # pragma: no cover - compiled
+    """YYYYMMDDhhmmss as microseconds since 1970 (local time), or -1."""
+    if e - s != 14:
+        return -1
+    for j in range(s, e):
+        if data[j] < 48 or data[j] > 57:
+            return -1
+    v = data[s:e].astype(np.int64) - 48
+    y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3]
+    mo, dd = v[4] * 10 + v[5], v[6] * 10 + v[7]
+    hh, mi, ss = v[8] * 10 + v[9], v[10] * 10 + v[11], v[12] * 10 + v[13]
+    leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
+    month_days = 29 if mo == 2 and leap else (28 if mo == 2 else (30 if mo in (4, 6, 9, 11) else 31))
+    if mo < 1 or mo > 12 or dd < 1 or dd > month_days or hh > 23 or mi > 59 or ss > 59:
+        return -1
+    yy = y - 1 if mo <= 2 else y  # days from civil (Howard Hinnant)
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * (mo + (-3 if mo > 2 else 9)) + 2) // 5 + dd - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    return ((days * 24 + hh) * 60 + mi) * 60_000_000 + ss * 1_000_000
+
+
+@numba.njit(cache=True, nogil=True)
+def _find(data, s, e, byte):  # pragma: no cover - compiled
+    while s < e and data[s] != byte:
+        s += 1
+    return s
+
+
+@numba.njit(cache=True, nogil=True)
+def _header(data, s, e, fields, i):  # pragma: no cover - compiled
+    """Record header fields; return where CP's content starts and ends, or a negative status."""
+    while s < e:
+        if e - s >= 5 and data[s] == 67 and data[s + 1] == 80 and data[s + 2] == 61 and data[s + 3] == 38 \
+                and data[s + 4] == 38:
+            if e - s < 7 or data[e - 1] != 38 or data[e - 2] != 38:
+                return -MISSING, 0
+            return s + 5, e - 2
+        end = _find(data, s, e, 59)
+        eq = _find(data, s, end, 61)
+        if eq == end:
+            return -UNPARSEABLE, 0
+        k = _key_index(data, s, eq)
+        if k >= 0:
+            fields[i, k, 0] = eq + 1
+            fields[i, k, 1] = end - eq - 1
+        s = end + 1
+    return -MISSING, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _item(data, s, e, r, codes, values, flags, first):  # pragma: no cover - compiled
+    """One ``code-Field=value`` item of reading r; returns a status."""
+    dash = _find(data, s, e, 45)
+    eq = _find(data, s, e, 61)
+    if dash >= eq or eq == e:
+        return UNPARSEABLE
+    if first:
+        codes[r, 0], codes[r, 1] = s, dash - s
+    v = _value_index(data, dash + 1, eq)
+    if 0 <= v < 5:
+        x = _number(data, eq + 1, e)
+        if np.isnan(x):
+            return UNPARSEABLE
+        values[r, v] = x
+    elif v == 5:
+        if e - eq - 1 != 1:
+            return UNPARSEABLE
+        ok = False
+        for f in range(8):
+            if data[eq + 1] == FLAGS_ARRAY[f]:
+                ok = True
+        if not ok:
+            return UNPARSEABLE
+        flags[r] = data[eq + 1]
+    return OK
+
+
+FLAGS_ARRAY = np.frombuffer(FLAGS, dtype=np.uint8).copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _group(data, s, e, r, codes, values, flags):  # pragma: no cover - compiled
+    """One pollutant's ``,``-separated items into reading r; returns a status."""
+    values[r, :] = np.nan
+    flags[r] = 0
+    first = True
+    while s < e:
+        end = _find(data, s, e, 44)
+        result = _item(data, s, end, r, codes, values, flags, first)
+        if result != OK:
+            return result
+        first = False
+        s = end + 1
+    return OK
+
+
+@numba.njit(cache=True, nogil=True)
+def _packet(data, s, e, i, fields, data_time, packet, codes, values, flags, m):  # pragma: no cover - compiled
+    """Scan one segment, writing its readings from row m on; returns (status, readings written)."""
+    cp_s, cp_e = _header(data, s, e, fields, i)
+    if cp_s < 0:
+        return -cp_s, 0
+    first = m
+    s = cp_s
+    while s < cp_e:
+        end = _find(data, s, cp_e, 59)
+        if end - s >= 9 and data[s] == 68 and data[s + 1] == 97 and data[s + 4] == 84 and data[s + 8] == 61:
+            data_time[i] = _data_time(data, s + 9, end)  # DataTime=
+            if data_time[i] < 0:
+                return UNPARSEABLE, 0
+        elif end > s:
+            packet[m] = i
+            result = _group(data, s, end, m, codes, values, flags)
+            if result != OK:
+                return result, 0
+            m += 1
+        s = end + 1
+    if data_time[i] < 0:
+        return MISSING, 0
+    return OK, m - first
+
+
+@numba.njit(cache=True, nogil=True)
+def scan(data, starts, lengths):  # pragma: no cover - compiled
+    """Returns (status, fields[n, 8, 2], data_time_us, reading_packet, codes[m, 2], values[m, 5], flags).
+
+    Two parallel passes: count each segment's groups (an upper bound on its readings), then scan
+    each segment into its own slice of the reading arrays; a last pass packs the slices together."""
+    n = len(starts)
+    status = np.zeros(n, dtype=np.int8)
+    fields = np.full((n, 8, 2), -1, dtype=np.int64)
+    data_time = np.full(n, -1, dtype=np.int64)
+    bound = np.zeros(n + 1, dtype=np.int64)
+    for i in numba.prange(n):
+        count = 1
+        for j in range(starts[i], starts[i] + lengths[i]):
+            if data[j] == 59:
+                count += 1
+        bound[i + 1] = count
+    offsets = np.cumsum(bound)
+    total = offsets[-1]
+    packet = np.empty(total, dtype=np.int64)
+    codes = np.empty((total, 2), dtype=np.int64)
+    values = np.empty((total, 5))
+    flags = np.zeros(total, dtype=np.uint8)
+    used = np.zeros(n, dtype=np.int64)
+    for i in numba.prange(n):
+        result, count = _packet(data, starts[i], starts[i] + lengths[i], i, fields, data_time, packet, codes,
+                                values, flags, offsets[i])
+        status[i] = result
+        used[i] = count
+    m = 0
+    for i in range(n):
+        for k in range(used[i]):
+            src = offsets[i] + k
+            packet[m] = packet[src]
+            codes[m, 0], codes[m, 1] = codes[src, 0], codes[src, 1]
+            values[m, :] = values[src, :]
+            flags[m] = flags[src]
+            m += 1
+    return status, fields, data_time, packet[:m], codes[:m], values[:m], flags[:m]
