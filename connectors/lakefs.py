@@ -16,7 +16,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-ZONES = ("raw", "quarantine", "curated", "shared", "_meta")
+ZONES = ("landing", "raw", "quarantine", "curated", "shared", "_meta")
 TMP_SUFFIX = ".inflight"
 
 

@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class Settings:
     lake: str
     sim_dir: Path
+    landing_dir: Path
     schemas_dir: Path
     sim_start_date: str
     sim_day: int
@@ -32,8 +33,11 @@ class Settings:
     def from_env(cls) -> Settings:
         env = os.environ
         sim_dir = Path(env.get("ENVLAKE_SIM_DIR", str(Path.cwd() / "sim")))
+        lake = env.get("ENVLAKE_LAKE", str(Path.cwd() / "lake"))
         return cls(
-            lake=env.get("ENVLAKE_LAKE", str(Path.cwd() / "lake")),
+            lake=lake,
+            landing_dir=Path(env.get("ENVLAKE_LANDING", str(Path(lake) / "landing") if "://" not in lake
+                                     else str(Path.cwd() / "landing"))),
             sim_dir=sim_dir,
             schemas_dir=Path(env.get("ENVLAKE_SCHEMAS", str(REPO_ROOT / "schemas"))),
             sim_start_date=env.get("ENVLAKE_SIM_START", "2026-01-01"),

@@ -14,6 +14,7 @@ import numpy as np
 KEYS = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
 VALUES = ("Rtd", "Min", "Avg", "Max", "Cou")
 FLAGS = b"NFMSDCTB"
+POW10 = np.array([10.0 ** k for k in range(19)])
 OK, UNPARSEABLE, MISSING = 0, 4, 5
 
 
@@ -89,7 +90,7 @@ def _number(data, s, e):  # pragma: no cover - compiled
         i += 1
     if digits == 0 or digits > 18:
         return np.nan
-    value = mantissa / 10.0 ** decimals
+    value = mantissa / POW10[decimals]
     return -value if negative else value
 
 
