@@ -57,6 +57,19 @@ def connection_url(conn_id: str | None) -> str | None:
         return None
 
 
+def land_landing_files(dataset: str) -> dict:
+    """Parse every closed HJ 212 landing file this dataset has not taken yet; a summary for XCom."""
+    from connectors.hj212.landing import ingest_landing
+
+    records = ingest_landing(dataset)
+    summary = {"files": len(records), "rows_in": sum(r.rows_in for r in records),
+               "rows_landed": sum(r.rows_landed for r in records),
+               "rows_written": sum(r.rows_written for r in records),
+               "rows_quarantined": sum(r.rows_quarantined for r in records)}
+    log.info("%s: %s", dataset, summary)
+    return summary
+
+
 def land(dataset: str, conn_id: str | None = None) -> dict:
     """Land one batch; returns the load-log summary (small enough for XCom)."""
     record = ingest(dataset, connection_url(conn_id))

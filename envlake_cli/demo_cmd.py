@@ -11,13 +11,15 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from connectors import load_log
 from connectors.airflow_runner import AirflowRunError, airflow_env, migrate, run_dag
+from connectors.hj212.landing import landing_folder
+from connectors.hj212.receiver import ReceiverThread
 from connectors.lakefs import Lake
 from connectors.settings import Settings
 from envlake_cli.lake_cmd import zone_rows
 from envlake_cli.output import console, fail, print_json, print_table
 from simulators.demo_sources import DemoSources
 
-DEMO_DAGS = ("ingest_reference", "ingest_permits", "ingest_credit_rating")
+DEMO_DAGS = ("ingest_reference", "ingest_permits", "ingest_credit_rating", "ingest_monitoring")
 
 
 def demo(
@@ -34,7 +36,10 @@ def demo(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=not console.is_terminal, disable=as_json) as progress:
         step = progress.add_task(f"starting simulated departments (day {day})")
-        with DemoSources(settings, day):
+        with DemoSources(settings, day) as sources:
+            progress.update(step, description="data loggers sending a day of HJ 212 packets to the receiver")
+            with ReceiverThread(landing_folder(settings), "127.0.0.1", settings.hj212_port):
+                sources.send_monitoring("127.0.0.1", settings.hj212_port)
             progress.update(step, description="preparing Airflow metadata (airflow db migrate)")
             try:
                 migrate(env)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlparse
 
 from connectors.settings import Settings
 from simulators import credit_db, permit_api
+from simulators.departments import departments
 from simulators.filedrops import write_filedrops
+from simulators.loggers import send_all
+from simulators.monitoring import monitoring_day
 
 
 class DemoSources:
@@ -26,6 +31,15 @@ class DemoSources:
         self.server = permit_api.serve(url.hostname or "127.0.0.1", url.port or 8701, s.sim_seed,
                                        s.sim_start_date, self.day)
         return self
+
+    def send_monitoring(self, host: str, port: int, outlets: int | None = None) -> int:
+        """Every outlet's logger (or the first ``outlets``) sends the day's hourly and daily packets;
+        returns the packets answered."""
+        s = self.settings
+        depts = departments(s.sim_seed, s.sim_start_date)
+        days = monitoring_day(depts.limits, s.sim_seed, date.fromisoformat(s.sim_start_date), self.day)[:outlets]
+        results = asyncio.run(send_all(host, port, days))
+        return sum(len(r.acknowledged) for r in results)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

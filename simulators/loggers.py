@@ -31,7 +31,12 @@ def hourly_packet(mn: str, hour: int, values: dict[str, float], st: str = "32") 
 
 
 async def run_logger(host: str, port: int, mn: str, packets: list[bytes], deadline_s: float = 120,
-                     answer_timeout_s: float = 5) -> LoggerResult:
+                     answer_timeout_s: float = 5, corrupt_first_send: set[int] | None = None) -> LoggerResult:
+    """Send ``packets`` in order until each is answered. Packets named in ``corrupt_first_send`` go out
+    damaged the first time (the receiver keeps them for quarantine and does not answer)."""
+    from simulators.monitoring import corrupt
+
+    damaged = set(corrupt_first_send or ())
     result = LoggerResult(mn)
     loop = asyncio.get_running_loop()
     stop_at = loop.time() + deadline_s
@@ -46,6 +51,11 @@ async def run_logger(host: str, port: int, mn: str, packets: list[bytes], deadli
             continue
         try:
             while next_packet < len(packets):
+                if next_packet in damaged:
+                    damaged.discard(next_packet)
+                    writer.write(corrupt(packets[next_packet]))
+                    await writer.drain()
+                    result.sends += 1
                 writer.write(packets[next_packet])
                 await writer.drain()
                 result.sends += 1
@@ -60,3 +70,14 @@ async def run_logger(host: str, port: int, mn: str, packets: list[bytes], deadli
         finally:
             writer.close()
     return result
+
+
+async def send_all(host: str, port: int, days: list, concurrency: int = 200) -> list[LoggerResult]:
+    """Run one logger per ``LoggerDay`` (at most ``concurrency`` connected at once)."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(day) -> LoggerResult:
+        async with gate:
+            return await run_logger(host, port, day.mn, day.packets, corrupt_first_send=day.corrupt_first_send)
+
+    return list(await asyncio.gather(*(one(d) for d in days)))

@@ -12,9 +12,11 @@ stops; files left open by a crash are closed at start-up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -134,3 +136,41 @@ class Receiver:
             committer.cancel()
             self.landing.close()
 
+
+
+class ReceiverThread:
+    """The receiver on a background thread with its own event loop (the demo and tests use it)."""
+
+    def __init__(self, folder: Path, host: str, port: int, hour_seconds: int = 3600):
+        self.folder, self.host, self.port, self.hour_seconds = folder, host, port, hour_seconds
+        self.receiver: Receiver | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hj212-receiver", daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self.receiver = Receiver(self.folder, self.hour_seconds)
+            started = asyncio.Event()
+            self._task = asyncio.create_task(self.receiver.serve(self.host, self.port, started))
+            await started.wait()
+            self._ready.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+        self._loop = asyncio.new_event_loop()
+        self._loop.run_until_complete(main())
+        self._loop.close()
+
+    def __enter__(self) -> ReceiverThread:
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError(f"the HJ 212 receiver did not start on {self.host}:{self.port}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop accepting, close the landing file (rename to .hj212) and wait for the thread."""
+        if self._loop and self._task:
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        self._thread.join(30)

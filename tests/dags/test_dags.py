@@ -11,6 +11,8 @@ import pytest
 
 from connectors import load_log
 from connectors.airflow_runner import airflow_env, migrate, run_dag
+from connectors.hj212.landing import landing_folder
+from connectors.hj212.receiver import ReceiverThread
 from connectors.lakefs import Lake
 from connectors.settings import REPO_ROOT, Settings
 from simulators.demo_sources import DemoSources
@@ -18,7 +20,8 @@ from tests.conftest import free_port
 
 DAG_FILES = sorted(p for p in (REPO_ROOT / "dags").glob("*.py"))
 EXPECTED = {"ingest_permits": ["permit", "permit_outlet_limit"], "ingest_credit_rating": ["credit_rating"],
-            "ingest_reference": ["district", "pollutant_code"]}
+            "ingest_reference": ["district", "pollutant_code"],
+            "ingest_monitoring": ["monitoring_hourly", "monitoring_daily"]}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +66,11 @@ def test_dagbag_has_no_import_errors(airflow) -> None:
 @pytest.mark.parametrize("dag_id", sorted(EXPECTED))
 def test_dag_runs_against_the_simulators(airflow, dag_id: str) -> None:
     settings, env = airflow
-    with DemoSources(settings, day=0):
+    with DemoSources(settings, day=0) as sources:
+        if dag_id == "ingest_monitoring":
+            port = free_port()
+            with ReceiverThread(landing_folder(settings), "127.0.0.1", port):
+                assert sources.send_monitoring("127.0.0.1", port, outlets=40) > 40 * 24
         run_dag(dag_id, env)
     lake = Lake(settings.lake)
     log = load_log.read(lake).to_pylist()
