@@ -131,6 +131,43 @@ def hj212_figures(repeats: int) -> dict:
             "targets": {"packets_per_second": ">= 500000", "ratio_parser_to_polars_split": ">= 0.6"}}
 
 
+def receiver_figures() -> dict:
+    """Packets acknowledged per second by the receiver with 200 concurrent loggers on loopback,
+    and how many acknowledged packets are missing from the landing files afterwards."""
+    import asyncio
+    import socket
+
+    from connectors.hj212.bulk import parse_packets
+    from connectors.hj212.receiver import ReceiverThread
+    from simulators.loggers import hourly_packet, send_all
+    from simulators.monitoring import LoggerDay
+
+    loggers, per_logger = 200, int(os.environ.get("ENVLAKE_BENCH_PACKETS_PER_LOGGER", "250"))
+    days = [LoggerDay(f"3301090000{i:011d}A", [hourly_packet(f"3301090000{i:011d}A", h, {"w01018": 20.0 + h % 9})
+                                                for h in range(per_logger)]) for i in range(loggers)]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = Path(tempfile.mkdtemp(prefix="envlake-bench-landing-"))
+    console.print(f"running receiver: {loggers} loggers × {per_logger} packets")
+    try:
+        with ReceiverThread(folder, "127.0.0.1", port):
+            start = time.perf_counter()
+            results = asyncio.run(send_all("127.0.0.1", port, days, concurrency=loggers))
+            seconds = time.perf_counter() - start
+        acknowledged = {(r.mn, qn) for r in results for qn in r.acknowledged}
+        landed = parse_packets(b"".join(p.read_bytes() for p in folder.glob("*.hj212"))).readings
+        on_disk = set(zip(landed["mn"].to_pylist(), landed["qn"].to_pylist(), strict=True))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    console.print(f"  receiver: {len(acknowledged) / seconds / 1e3:.1f} k packets/s acknowledged")
+    return {"loggers": loggers, "packets_per_logger": per_logger, "seconds": round(seconds, 3),
+            "packets_acknowledged": len(acknowledged),
+            "acknowledged_per_second": round(len(acknowledged) / seconds),
+            "acknowledged_but_not_landed": len(acknowledged - on_disk),
+            "note": "each logger waits for the answer to a packet before sending the next, as loggers do"}
+
+
 def main() -> None:
     os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
     os.environ.setdefault("DLT_TELEMETRY_DISABLED", "1")
@@ -161,6 +198,7 @@ def main() -> None:
             "targets": {"ratio_writer_to_bare_pyarrow": ">= 0.5", "ratio_writer_to_dlt": ">= 2.0"},
         },
         "hj212_parse": hj212_figures(REPEATS),
+        "hj212_receiver": receiver_figures(),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "arrow_peak_mib": round(pa.default_memory_pool().max_memory() / 2**20),
     }

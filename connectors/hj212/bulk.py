@@ -20,10 +20,11 @@ import numba
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.hj212.codes import CODE_2017
 from connectors.hj212.crc import SHIFT_TABLE
-from connectors.hj212.scan import KEYS, scan
+from connectors.hj212.scan import FLAGS, KEYS, scan
 
 REASONS = {1: "bad_header", 2: "bad_length", 3: "bad_crc", 4: "unparseable_value", 5: "missing_field",
            6: "unknown_pollutant", 7: "future_data_time", 8: "incomplete_split"}
@@ -39,6 +40,7 @@ MESSAGES = {
 }
 FUTURE_TOLERANCE = timedelta(minutes=10)
 REQUIRED = ("ST", "CN", "MN")
+OUTPUT_KEYS = ("MN", "ST", "CN", "QN", "Flag", "PNUM", "PNO")
 
 
 @dataclass
@@ -155,8 +157,8 @@ def _field_strings(data: np.ndarray, spans: np.ndarray) -> pa.Array:
     lengths = np.where(present, spans[:, 1], 0).astype(np.int64)
     buf, offsets = _gather(data, starts, lengths)
     validity = pa.py_buffer(np.packbits(present, bitorder="little"))
-    return pa.LargeStringArray.from_buffers(len(spans), pa.py_buffer(offsets), pa.py_buffer(buf), validity,
-                                            null_count=int((~present).sum()))
+    return pa.StringArray.from_buffers(len(spans), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(buf),
+                                       validity, null_count=int((~present).sum()))
 
 
 def _scan_threads(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, threads: int = 2) -> tuple:
@@ -188,37 +190,58 @@ def parse_packets(blob: bytes, now: datetime | None = None) -> ParsedPackets:
     limit = np.datetime64(now + FUTURE_TOLERANCE, "us").astype(np.int64)
     status[good[(status[good] == 0) & (data_time > limit)]] = 7
 
-    code_sent = pl.from_arrow(_field_strings(data, codes))
-    code_2017 = code_sent.replace_strict(CODE_2017, default=None, return_dtype=pl.String)
-    unknown = np.unique(r_packet[code_2017.is_null().to_numpy()])
+    code_sent = _field_strings(data, codes)
+    code_2017 = _codes_2017(code_sent)
+    unknown = np.unique(r_packet[np.asarray(code_2017.is_null())])
     status[good[unknown]] = np.where(status[good[unknown]] == 0, 6, status[good[unknown]])
 
-    header = {key.lower(): pl.from_arrow(_field_strings(data, fields[:, k, :])) for k, key in enumerate(KEYS)}
+    header = {key.lower(): _field_strings(data, fields[:, KEYS.index(key), :]) for key in OUTPUT_KEYS}
     _reassemble(status, good, header)
 
     keep = status[good[r_packet]] == 0
-    at = r_packet[keep]
+    every = bool(keep.all())
+    at = pa.array((r_packet if every else r_packet[keep]).astype(np.int32))
+    chosen = values if every else values[keep]
+
+    def per_packet(column: pa.Array) -> pa.Array:  # each reading points at its packet's value: no copy
+        return pa.DictionaryArray.from_arrays(at, column)
+
     table = pa.table({
-        "mn": header["mn"].to_arrow().take(at).cast(pa.string()),
-        "st": header["st"].to_arrow().take(at).cast(pa.string()),
-        "cn": header["cn"].to_arrow().take(at).cast(pa.string()),
-        "qn": header["qn"].to_arrow().take(at).cast(pa.string()),
-        "data_time": pa.array(data_time[at], pa.timestamp("us")),
-        "pollutant_code": code_2017.to_arrow().filter(pa.array(keep)).cast(pa.string()),
-        "code_sent": code_sent.to_arrow().filter(pa.array(keep)).cast(pa.string()),
-        **{name: pa.array(values[keep, j], mask=np.isnan(values[keep, j]))
-           for j, name in enumerate(("rtd", "min_value", "avg_value", "max_value", "cou"))},
-        "flag": pa.array(np.where(flags[keep] > 0, flags[keep], 32).astype(np.uint8).view("S1").astype(str),
-                         mask=flags[keep] == 0),
-        "packet_flag": header["flag"].to_arrow().take(at).cast(pa.string()),
+        **{key: per_packet(header[key]) for key in ("mn", "st", "cn", "qn")},
+        "data_time": pa.array(data_time[r_packet if every else r_packet[keep]], pa.timestamp("us")),
+        "pollutant_code": code_2017 if every else code_2017.filter(pa.array(keep)),
+        "code_sent": code_sent if every else code_sent.filter(pa.array(keep)),
+        **{name: pa.array(column, mask=np.isnan(column))
+           for name, column in zip(("rtd", "min_value", "avg_value", "max_value", "cou"),
+                                   np.ascontiguousarray(chosen.T), strict=True)},
+        "flag": _flag_letters(flags if every else flags[keep]),
+        "packet_flag": per_packet(header["flag"]),
     })
     return ParsedPackets(table, _rejected_table(data, starts, ends, status), n)
 
 
-def _reassemble(status: np.ndarray, good: np.ndarray, header: dict[str, pl.Series]) -> None:
+def _codes_2017(code_sent: pa.Array) -> pa.Array:
+    """2005 codes mapped to 2017 ones (null where a code is neither), once per distinct code."""
+    encoded = pc.dictionary_encode(code_sent)
+    mapped = pa.array([CODE_2017.get(c) for c in encoded.dictionary.to_pylist()], pa.string())
+    return mapped.take(encoded.indices)
+
+
+def _flag_letters(flags: np.ndarray) -> pa.Array:
+    letters = np.full(256, -1, dtype=np.int8)
+    for i, c in enumerate(FLAGS):
+        letters[c] = i
+    index = letters[flags]
+    return pa.DictionaryArray.from_arrays(pa.array(index, mask=index < 0),
+                                          pa.array([chr(c) for c in FLAGS])).dictionary_decode()
+
+
+def _reassemble(status: np.ndarray, good: np.ndarray, header: dict[str, pa.Array]) -> None:
     """Split packets count only when every part (PNO 1..PNUM) of the same MN and QN is present."""
-    parts = pl.DataFrame({"i": np.arange(len(good)), "ok": status[good] == 0, **{k: header[k] for k in
-                                                                                ("mn", "qn", "pnum", "pno")}})
+    if header["pnum"].null_count == len(header["pnum"]):
+        return
+    parts = pl.DataFrame({"i": np.arange(len(good)), "ok": status[good] == 0,
+                          **{k: pl.from_arrow(header[k]) for k in ("mn", "qn", "pnum", "pno")}})
     split = parts.filter(pl.col("pnum").is_not_null() & pl.col("ok"))
     if split.height == 0:
         return

@@ -95,6 +95,14 @@ def _number(data, s, e):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _digits(data, s, n):  # pragma: no cover - compiled
+    value = 0
+    for j in range(s, s + n):
+        value = value * 10 + (data[j] - 48)
+    return value
+
+
+@numba.njit(cache=True, nogil=True)
 def _data_time(data, s, e):  # pragma: no cover - compiled
     """YYYYMMDDhhmmss as microseconds since 1970 (local time), or -1."""
     if e - s != 14:
@@ -102,10 +110,9 @@ def _data_time(data, s, e):  # pragma: no cover - compiled
     for j in range(s, e):
         if data[j] < 48 or data[j] > 57:
             return -1
-    v = data[s:e].astype(np.int64) - 48
-    y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3]
-    mo, dd = v[4] * 10 + v[5], v[6] * 10 + v[7]
-    hh, mi, ss = v[8] * 10 + v[9], v[10] * 10 + v[11], v[12] * 10 + v[13]
+    y = _digits(data, s, 4)
+    mo, dd = _digits(data, s + 4, 2), _digits(data, s + 6, 2)
+    hh, mi, ss = _digits(data, s + 8, 2), _digits(data, s + 10, 2), _digits(data, s + 12, 2)
     leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
     month_days = 29 if mo == 2 and leap else (28 if mo == 2 else (30 if mo in (4, 6, 9, 11) else 31))
     if mo < 1 or mo > 12 or dd < 1 or dd > month_days or hh > 23 or mi > 59 or ss > 59:
@@ -148,6 +155,12 @@ def _header(data, s, e, fields, i):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _is_flag(c):  # pragma: no cover - compiled
+    """N F M S D C T B (HJ 212-2017 data flags)."""
+    return c == 78 or c == 70 or c == 77 or c == 83 or c == 68 or c == 67 or c == 84 or c == 66
+
+
+@numba.njit(cache=True, nogil=True)
 def _item(data, s, e, r, codes, values, flags, first):  # pragma: no cover - compiled
     """One ``code-Field=value`` item of reading r; returns a status."""
     dash = _find(data, s, e, 45)
@@ -165,23 +178,19 @@ def _item(data, s, e, r, codes, values, flags, first):  # pragma: no cover - com
     elif v == 5:
         if e - eq - 1 != 1:
             return UNPARSEABLE
-        ok = False
-        for f in range(8):
-            if data[eq + 1] == FLAGS_ARRAY[f]:
-                ok = True
-        if not ok:
+        if not _is_flag(data[eq + 1]):
             return UNPARSEABLE
         flags[r] = data[eq + 1]
     return OK
 
 
-FLAGS_ARRAY = np.frombuffer(FLAGS, dtype=np.uint8).copy()
 
 
 @numba.njit(cache=True, nogil=True)
 def _group(data, s, e, r, codes, values, flags):  # pragma: no cover - compiled
     """One pollutant's ``,``-separated items into reading r; returns a status."""
-    values[r, :] = np.nan
+    for q in range(5):  # a plain loop: slice assignment costs an array view per group here
+        values[r, q] = np.nan
     flags[r] = 0
     first = True
     while s < e:
@@ -255,7 +264,8 @@ def scan(data, starts, lengths):  # pragma: no cover - compiled
             src = offsets[i] + k
             packet[m] = packet[src]
             codes[m, 0], codes[m, 1] = codes[src, 0], codes[src, 1]
-            values[m, :] = values[src, :]
+            for q in range(5):
+                values[m, q] = values[src, q]
             flags[m] = flags[src]
             m += 1
     return status, fields, data_time, packet[:m], codes[:m], values[:m], flags[:m]
