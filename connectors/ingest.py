@@ -22,7 +22,7 @@ SQL_SCHEMES = ("postgresql", "postgres", "mysql", "mariadb", "sqlite")
 def default_source_url(contract: Contract, settings: Settings) -> str:
     protocol = contract.source["protocol"]
     if protocol == "http_json":
-        return settings.permit_api_url
+        return settings.api_url(contract.owner_department["code"])
     if protocol == "sql_table":
         return settings.credit_db_url
     if protocol == "file":

@@ -24,11 +24,16 @@ class Settings:
     sim_day: int
     sim_seed: int
     permit_api_url: str
+    station_api_url: str
     hj212_port: int
     credit_db_url: str
     http_timeout_s: float
     http_retries: int
     sql_batch_rows: int
+
+    def api_url(self, owner_department: str) -> str:
+        """A department serves its own API: the monitoring centre the stations, the bureau the permits."""
+        return self.station_api_url if owner_department == "zjhjjczx" else self.permit_api_url
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,6 +50,7 @@ class Settings:
             sim_day=int(env.get("ENVLAKE_SIM_DAY", "0")),
             sim_seed=int(env.get("ENVLAKE_SIM_SEED", "20260101")),
             permit_api_url=env.get("ENVLAKE_PERMIT_API_URL", "http://127.0.0.1:8701"),
+            station_api_url=env.get("ENVLAKE_STATION_API_URL", "http://127.0.0.1:8702"),
             hj212_port=int(env.get("ENVLAKE_HJ212_PORT", "8212")),
             credit_db_url=env.get("ENVLAKE_CREDIT_DB_URL", f"sqlite:///{sim_dir / 'credit.sqlite'}"),
             http_timeout_s=float(env.get("ENVLAKE_HTTP_TIMEOUT", "30")),

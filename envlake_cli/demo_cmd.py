@@ -19,7 +19,7 @@ from envlake_cli.lake_cmd import zone_rows
 from envlake_cli.output import console, fail, print_json, print_table
 from simulators.demo_sources import DemoSources
 
-DEMO_DAGS = ("ingest_reference", "ingest_permits", "ingest_credit_rating", "ingest_monitoring")
+DEMO_DAGS = ("ingest_reference", "ingest_permits", "ingest_credit_rating", "ingest_monitoring", "ingest_stations")
 
 
 def demo(

@@ -40,6 +40,25 @@ def permit_api_cmd(
         server.shutdown()
 
 
+@app.command("station-api")
+def station_api_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port. Default: the port of ENVLAKE_STATION_API_URL.")] = None,
+    day: DayOption = None,
+) -> None:
+    """Serve the monitoring centre's air-station and water-section API until interrupted (Ctrl-C)."""
+    s = Settings.from_env()
+    port = port or urlparse(s.station_api_url).port or 8702
+    the_day = s.sim_day if day is None else day
+    server = permit_api.serve(host, port, s.sim_seed, s.sim_start_date, the_day, permit_api.station_endpoints)
+    console.print(f"station API on http://{host}:{port}/api/v1/air-hourly and /api/v1/water-sections (day {the_day})")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
 @app.command("credit-db")
 def credit_db_cmd(
     url: Annotated[str | None, typer.Option(help="Database URL. Default: ENVLAKE_CREDIT_DB_URL.")] = None,

@@ -19,7 +19,7 @@ from simulators.monitoring import monitoring_day
 class DemoSources:
     def __init__(self, settings: Settings, day: int):
         self.settings, self.day = settings, day
-        self.server = None
+        self.servers: list = []
 
     def __enter__(self) -> DemoSources:
         s = self.settings
@@ -27,9 +27,12 @@ class DemoSources:
         if s.credit_db_url.startswith("sqlite:///"):
             Path(s.credit_db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         credit_db.sync(s.credit_db_url, self.day, s.sim_seed, s.sim_start_date)
-        url = urlparse(s.permit_api_url)
-        self.server = permit_api.serve(url.hostname or "127.0.0.1", url.port or 8701, s.sim_seed,
-                                       s.sim_start_date, self.day)
+        self.servers = []
+        for api_url, endpoints in ((s.permit_api_url, permit_api.permit_endpoints),
+                                   (s.station_api_url, permit_api.station_endpoints)):
+            url = urlparse(api_url)
+            self.servers.append(permit_api.serve(url.hostname or "127.0.0.1", url.port or 80, s.sim_seed,
+                                                 s.sim_start_date, self.day, endpoints))
         return self
 
     def send_monitoring(self, host: str, port: int, outlets: int | None = None) -> int:
@@ -43,6 +46,6 @@ class DemoSources:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()

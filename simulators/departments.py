@@ -9,6 +9,7 @@ from functools import cache
 from simulators.credit import CreditWorld
 from simulators.enterprises import Enterprise, generate_enterprises
 from simulators.permits import LimitWorld, PermitWorld
+from simulators.stations import AirStationWorld, WaterSectionWorld
 
 
 @dataclass
@@ -17,10 +18,14 @@ class Departments:
     permits: PermitWorld
     limits: LimitWorld
     credit: CreditWorld
+    air: AirStationWorld
+    water: WaterSectionWorld
 
 
 @cache
 def departments(seed: int, start: str, enterprises: int = 2000) -> Departments:
     people = generate_enterprises(seed, enterprises)
     permits = PermitWorld(seed, date.fromisoformat(start), people)
-    return Departments(people, permits, LimitWorld(permits), CreditWorld(permits))
+    start_date = date.fromisoformat(start)
+    return Departments(people, permits, LimitWorld(permits), CreditWorld(permits),
+                       AirStationWorld(seed, start_date), WaterSectionWorld(seed, start_date))

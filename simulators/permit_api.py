@@ -1,6 +1,7 @@
-"""The permit department's HTTP JSON API, as the city's permit platform serves it.
+"""A department's HTTP JSON API: the permit platform, and the monitoring centre's station data.
 
-``GET /api/v1/permits`` and ``GET /api/v1/permit-outlet-limits`` take ``updated_since``
+``GET /api/v1/permits`` and ``GET /api/v1/permit-outlet-limits`` (the permit platform), and
+``GET /api/v1/air-hourly`` and ``GET /api/v1/water-sections`` (the monitoring centre) take ``updated_since``
 (inclusive, ISO time), ``page`` (from 1) and ``page_size`` (at most 1000) and answer
 ``{"code": 0, "data": {"items": [...], "page", "page_size", "total", "has_more"}}``.
 ``POST /_control`` sets the simulated day and tells the server to fail: ``{"day": 3}``,
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
@@ -58,8 +60,8 @@ class Control:
                 "requests": self.requests, "pages_served": self.pages_served}
 
 
-class PermitApiHandler(BaseHTTPRequestHandler):
-    """Serves the worlds in ``endpoints`` at ``control.day``; subclassed per server by ``make_handler``."""
+class DepartmentApiHandler(BaseHTTPRequestHandler):
+    """Serves the worlds in ``endpoints`` at ``control.day``; subclassed per server by ``serve``."""
 
     endpoints: ClassVar[dict[str, World]] = {}
     control: ClassVar[Control]
@@ -126,16 +128,21 @@ class PermitApiHandler(BaseHTTPRequestHandler):
 
 
 
-def make_handler(depts: Departments, control: Control) -> type[BaseHTTPRequestHandler]:
-    endpoints = {"/api/v1/permits": depts.permits, "/api/v1/permit-outlet-limits": depts.limits}
-    return type("Handler", (PermitApiHandler,), {"endpoints": endpoints, "control": control,
-                                                 "lock": threading.Lock()})
+def permit_endpoints(depts: Departments) -> dict[str, World]:
+    return {"/api/v1/permits": depts.permits, "/api/v1/permit-outlet-limits": depts.limits}
 
 
-def serve(host: str, port: int, seed: int, start: str, day: int) -> ThreadingHTTPServer:
-    """Start the API in a background thread and return the server (``shutdown()`` stops it)."""
+def station_endpoints(depts: Departments) -> dict[str, World]:
+    return {"/api/v1/air-hourly": depts.air, "/api/v1/water-sections": depts.water}
+
+
+def serve(host: str, port: int, seed: int, start: str, day: int,
+          endpoints: Callable[[Departments], dict[str, World]] = permit_endpoints) -> ThreadingHTTPServer:
+    """Start a department's API in a background thread and return the server (``shutdown()`` stops it)."""
     control = Control(day=day)
-    server = ThreadingHTTPServer((host, port), make_handler(departments(seed, start), control))
+    handler = type("Handler", (DepartmentApiHandler,), {"endpoints": endpoints(departments(seed, start)),
+                                                    "control": control, "lock": threading.Lock()})
+    server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name=f"permit-api-{port}", daemon=True).start()
     return server

@@ -21,7 +21,8 @@ from tests.conftest import free_port
 DAG_FILES = sorted(p for p in (REPO_ROOT / "dags").glob("*.py"))
 EXPECTED = {"ingest_permits": ["permit", "permit_outlet_limit"], "ingest_credit_rating": ["credit_rating"],
             "ingest_reference": ["district", "pollutant_code"],
-            "ingest_monitoring": ["monitoring_hourly", "monitoring_daily"]}
+            "ingest_monitoring": ["monitoring_hourly", "monitoring_daily"],
+            "ingest_stations": ["air_station_hourly", "water_section_reading"]}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,8 @@ def airflow(tmp_path_factory: pytest.TempPathFactory):
     os.environ.update({"AIRFLOW_HOME": str(home), "ENVLAKE_LAKE": str(root / "lake"),
                        "ENVLAKE_SIM_DIR": str(root / "sim"),
                        "ENVLAKE_CREDIT_DB_URL": f"sqlite:///{root / 'sim' / 'credit.sqlite'}",
-                       "ENVLAKE_PERMIT_API_URL": f"http://127.0.0.1:{free_port()}"})
+                       "ENVLAKE_PERMIT_API_URL": f"http://127.0.0.1:{free_port()}",
+                       "ENVLAKE_STATION_API_URL": f"http://127.0.0.1:{free_port()}"})
     settings = Settings.from_env()
     env = airflow_env(settings)
     migrate(env)

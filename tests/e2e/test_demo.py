@@ -22,12 +22,13 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVLAKE_", "AIRFLOW"))}
     env["ENVLAKE_PERMIT_API_URL"] = f"http://127.0.0.1:{free_port()}"
     env["ENVLAKE_HJ212_PORT"] = str(free_port())
+    env["ENVLAKE_STATION_API_URL"] = f"http://127.0.0.1:{free_port()}"
     command = [sys.executable, "-m", "envlake_cli.main", "demo", "--json"]
     first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr[-2000:]
     rows = {r["dataset"]: r for r in json.loads(first.stdout)}
     assert set(rows) == {"permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code",
-                         "monitoring_hourly", "monitoring_daily"}
+                         "monitoring_hourly", "monitoring_daily", "air_station_hourly", "water_section_reading"}
     quarantined = pq.read_table(tmp_path / "lake" / "quarantine" / "monitoring_hourly").column("_rule_id").to_pylist()
     assert quarantined and set(quarantined) == {"hj212.bad_crc"}  # the packets damaged in transit
     assert rows["monitoring_hourly"]["landed"] > 200_000  # every outlet, 24 hours
