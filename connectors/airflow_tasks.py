@@ -70,6 +70,22 @@ def land_landing_files(dataset: str) -> dict:
     return summary
 
 
+def land_waste_drops() -> dict:
+    """Land every waste-manifest export dropped since the last run, then archive it."""
+    from connectors.waste_drops import ingest_drops
+
+    records = ingest_drops()
+    summary: dict[str, dict] = {}
+    for r in records:
+        entry = summary.setdefault(r.dataset, {"files": 0, "rows_in": 0, "rows_written": 0, "rows_quarantined": 0})
+        entry["files"] += 1
+        entry["rows_in"] += r.rows_in
+        entry["rows_written"] += r.rows_written
+        entry["rows_quarantined"] += r.rows_quarantined
+    log.info("waste drops: %s", summary)
+    return summary
+
+
 def land(dataset: str, conn_id: str | None = None) -> dict:
     """Land one batch; returns the load-log summary (small enough for XCom)."""
     record = ingest(dataset, connection_url(conn_id))

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from connectors.contracts import ContractError
-from connectors.ingest import ingest as run_ingest
+from connectors.ingest import ingest_group
 from connectors.sources import SourceError
 from envlake_cli.output import fail, print_json, print_table
 
@@ -18,9 +18,11 @@ def ingest(
                                                "Default: the environment's setting for the dataset.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the load record as JSON.")] = False,
 ) -> None:
-    """Land one batch of DATASET from a source and print rows in, landed and quarantined."""
+    """Land one batch of DATASET from a source and print rows in, landed and quarantined.
+
+    A file that feeds several datasets (a file group, like the waste-manifest export) lands all of them."""
     try:
-        record = run_ingest(dataset, source)
+        records = ingest_group(dataset, source)
     except ContractError as exc:
         fail(str(exc), "fix the contract or name a dataset that has one")
     except SourceError as exc:
@@ -28,12 +30,15 @@ def ingest(
     except Exception as exc:  # a storage failure: the load log holds it too
         fail(f"{dataset}: landing failed: {type(exc).__name__}: {exc}", "see `envlake lake log` and the lake's storage")
     if as_json:
-        print_json(record.summary())
+        summaries = [r.summary() for r in records]
+        print_json(summaries[0] if len(summaries) == 1 else summaries)
         return
-    print_table(f"{dataset} ← {record.source}", ["rows in", "landed", "new in lake", "already in lake", "quarantined"],
-                [[record.rows_in, record.rows_landed, record.rows_written, record.rows_already_landed,
-                  record.rows_quarantined]])
-    for rule, count in sorted(record.quarantine_reasons.items(), key=lambda kv: -kv[1]):
-        typer.echo(f"  quarantined {count:>6} × {rule}")
-    if record.message:
-        typer.echo(f"  {record.message}")
+    for record in records:
+        print_table(f"{record.dataset} ← {record.source}",
+                    ["rows in", "landed", "new in lake", "already in lake", "quarantined"],
+                    [[record.rows_in, record.rows_landed, record.rows_written, record.rows_already_landed,
+                      record.rows_quarantined]])
+        for rule, count in sorted(record.quarantine_reasons.items(), key=lambda kv: -kv[1]):
+            typer.echo(f"  quarantined {count:>6} × {rule}")
+        if record.message:
+            typer.echo(f"  {record.message}")

@@ -14,6 +14,7 @@ from simulators.departments import departments
 from simulators.filedrops import write_filedrops
 from simulators.loggers import send_all
 from simulators.monitoring import monitoring_day
+from simulators.waste import write_exports, write_reference
 
 
 class DemoSources:
@@ -24,6 +25,10 @@ class DemoSources:
     def __enter__(self) -> DemoSources:
         s = self.settings
         write_filedrops(s.sim_dir / "filedrops")
+        depts = departments(s.sim_seed, s.sim_start_date)
+        write_reference(s.sim_dir / "filedrops", s.sim_seed)
+        write_exports(s.landing_dir / "waste", depts.permits, s.sim_seed, date.fromisoformat(s.sim_start_date),
+                      self.day)
         if s.credit_db_url.startswith("sqlite:///"):
             Path(s.credit_db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         credit_db.sync(s.credit_db_url, self.day, s.sim_seed, s.sim_start_date)

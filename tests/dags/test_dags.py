@@ -20,7 +20,8 @@ from tests.conftest import free_port
 
 DAG_FILES = sorted(p for p in (REPO_ROOT / "dags").glob("*.py"))
 EXPECTED = {"ingest_permits": ["permit", "permit_outlet_limit"], "ingest_credit_rating": ["credit_rating"],
-            "ingest_reference": ["district", "pollutant_code"],
+            "ingest_reference": ["district", "pollutant_code", "hw_code", "disposal_licence"],
+            "ingest_waste": ["waste_manifest", "waste_manifest_item"],
             "ingest_monitoring": ["monitoring_hourly", "monitoring_daily"],
             "ingest_stations": ["air_station_hourly", "water_section_reading"]}
 

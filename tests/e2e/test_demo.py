@@ -28,7 +28,8 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr[-2000:]
     rows = {r["dataset"]: r for r in json.loads(first.stdout)}
     assert set(rows) == {"permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code",
-                         "monitoring_hourly", "monitoring_daily", "air_station_hourly", "water_section_reading"}
+                         "monitoring_hourly", "monitoring_daily", "air_station_hourly", "water_section_reading",
+                         "hw_code", "disposal_licence", "waste_manifest", "waste_manifest_item"}
     quarantined = pq.read_table(tmp_path / "lake" / "quarantine" / "monitoring_hourly").column("_rule_id").to_pylist()
     assert quarantined and set(quarantined) == {"hj212.bad_crc"}  # the packets damaged in transit
     assert rows["monitoring_hourly"]["landed"] > 200_000  # every outlet, 24 hours

@@ -1,0 +1,33 @@
+"""The solid-waste centre's export files dropped into ``ENVLAKE_LANDING/waste``: each is landed once
+(its content hash is in the load log) into every dataset of its file group, then moved to ``archive/``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from connectors.ingest import ingest_group
+from connectors.lakefs import Lake
+from connectors.load_log import LoadRecord
+from connectors.settings import Settings
+
+PATTERNS = ("*.csv", "*.xlsx")
+
+
+def drop_folder(settings: Settings) -> Path:
+    return settings.landing_dir / "waste"
+
+
+def ingest_drops(dataset: str = "waste_manifest", settings: Settings | None = None) -> list[LoadRecord]:
+    settings = settings or Settings.from_env()
+    folder = drop_folder(settings)
+    lake = Lake(settings.lake)
+    records: list[LoadRecord] = []
+    for path in sorted(p for pattern in PATTERNS for p in folder.glob(pattern)):
+        landed = ingest_group(dataset, str(path), settings=settings, lake=lake)
+        records += landed
+        if all(r.status in ("success", "skipped") for r in landed):
+            archive = folder / "archive"
+            archive.mkdir(exist_ok=True)
+            shutil.move(str(path), archive / path.name)
+    return records
