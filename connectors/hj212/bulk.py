@@ -20,11 +20,10 @@ import numba
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from connectors.hj212.codes import CODE_2017
 from connectors.hj212.crc import SHIFT_TABLE
-from connectors.hj212.scan import FLAGS, KEYS, scan
+from connectors.hj212.scan import FLAGS, KEYS, code_key, scan
 
 REASONS = {1: "bad_header", 2: "bad_length", 3: "bad_crc", 4: "unparseable_value", 5: "missing_field",
            6: "unknown_pollutant", 7: "future_data_time", 8: "incomplete_split"}
@@ -82,22 +81,26 @@ def _given_crc(data, e):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _segment_crc(data, start, length, table):  # pragma: no cover - compiled
-    """The CRC of the data segment, or -1 when it holds a byte that is not ASCII."""
-    crc = 0xFFFF
+    """The CRC of the data segment (-1 when it holds a byte that is not ASCII) and its count of ';'
+    (the scan's bound on the segment's readings), in the same pass."""
+    crc, semicolons = 0xFFFF, 0
     for j in range(start, start + length):
-        if data[j] >= 128:
-            return -1
-        c = (crc >> 8) ^ data[j]
+        b = data[j]
+        if b >= 128:
+            return -1, 0
+        semicolons += b == 59
+        c = (crc >> 8) ^ b
         crc = (c >> 8) ^ table[c & 0xFF]
-    return crc
+    return crc, semicolons
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _check_frames(data, starts, ends, table):  # pragma: no cover - compiled
-    """Status per line (0 good, else a FRAME_REASONS key) and the data segment's length."""
+    """Status per line (0 good, else a REASONS key), the data segment's length and its count of ';'."""
     n = len(starts)
     status = np.zeros(n, dtype=np.int8)
     seg_len = np.zeros(n, dtype=np.int64)
+    semicolons = np.zeros(n, dtype=np.int64)
     for i in numba.prange(n):
         s, e = starts[i], ends[i]
         if e - s < 10 or data[s] != 35 or data[s + 1] != 35:
@@ -108,13 +111,14 @@ def _check_frames(data, starts, ends, table):  # pragma: no cover - compiled
             status[i] = 2
             continue
         given = _given_crc(data, e)
-        crc = _segment_crc(data, s + 6, length, table)
+        crc, count = _segment_crc(data, s + 6, length, table)
         if crc < 0:
             status[i] = 4
         elif crc != given:
             status[i] = 3
         seg_len[i] = length
-    return status, seg_len
+        semicolons[i] = count
+    return status, seg_len, semicolons
 
 
 @numba.njit(cache=True, nogil=True)
@@ -161,16 +165,23 @@ def _field_strings(data: np.ndarray, spans: np.ndarray) -> pa.Array:
                                        validity, null_count=int((~present).sum()))
 
 
-def _scan_threads(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, threads: int = 2) -> tuple:
+KNOWN_CODES = sorted(CODE_2017, key=code_key)
+CODE_KEYS = np.array([code_key(c) for c in KNOWN_CODES], dtype=np.int64)
+CODES_SENT = pa.array(KNOWN_CODES, pa.string())
+CODES_2017 = pa.array([CODE_2017[c] for c in KNOWN_CODES], pa.string())
+
+
+def _scan_threads(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, bounds: np.ndarray,
+                  threads: int = 2) -> tuple:
     """``scan`` over slices of the packets on threads (it releases the GIL), joined in packet order."""
     if len(starts) < 20_000:
-        return scan(data, starts, lengths)
-    bounds = np.linspace(0, len(starts), threads + 1).astype(np.int64)
+        return scan(data, starts, lengths, CODE_KEYS, bounds)
+    cut = np.linspace(0, len(starts), threads + 1).astype(np.int64)
     with ThreadPoolExecutor(threads) as pool:
-        parts = list(pool.map(lambda k: scan(data, starts[bounds[k]:bounds[k + 1]], lengths[bounds[k]:bounds[k + 1]]),
-                              range(threads)))
-    joined = [np.concatenate([p[j] for p in parts]) for j in range(7)]
-    joined[3] = np.concatenate([p[3] + bounds[k] for k, p in enumerate(parts)])  # reading -> packet index
+        parts = list(pool.map(lambda k: scan(data, starts[cut[k]:cut[k + 1]], lengths[cut[k]:cut[k + 1]],
+                                             CODE_KEYS, bounds[cut[k]:cut[k + 1]]), range(threads)))
+    joined = [np.concatenate([p[j] for p in parts], axis=1 if j == 5 else 0) for j in range(7)]
+    joined[3] = np.concatenate([p[3] + cut[k] for k, p in enumerate(parts)])  # reading -> packet index
     return tuple(joined)
 
 
@@ -179,10 +190,10 @@ def parse_packets(blob: bytes, now: datetime | None = None) -> ParsedPackets:
     now = now or datetime.now()
     data, starts, ends = split_lines(blob)
     n = len(starts)
-    status, seg_len = _check_frames(data, starts, ends, SHIFT_TABLE)
+    status, seg_len, semicolons = _check_frames(data, starts, ends, SHIFT_TABLE)
     good = np.flatnonzero(status == 0)
-    scan_status, fields, data_time, r_packet, codes, values, flags = _scan_threads(data, starts[good] + 6,
-                                                                                   seg_len[good])
+    scan_status, fields, data_time, r_packet, codes, values, flags = _scan_threads(
+        data, starts[good] + 6, seg_len[good], semicolons[good] + 1)
     status[good] = scan_status
     for k in (KEYS.index(key) for key in REQUIRED):
         lacking = (scan_status == 0) & (fields[:, k, 1] <= 0)
@@ -190,18 +201,18 @@ def parse_packets(blob: bytes, now: datetime | None = None) -> ParsedPackets:
     limit = np.datetime64(now + FUTURE_TOLERANCE, "us").astype(np.int64)
     status[good[(status[good] == 0) & (data_time > limit)]] = 7
 
-    code_sent = _field_strings(data, codes)
-    code_2017 = _codes_2017(code_sent)
-    unknown = np.unique(r_packet[np.asarray(code_2017.is_null())])
+    unknown = np.unique(r_packet[codes < 0])
     status[good[unknown]] = np.where(status[good[unknown]] == 0, 6, status[good[unknown]])
 
-    header = {key.lower(): _field_strings(data, fields[:, KEYS.index(key), :]) for key in OUTPUT_KEYS}
+    split = bool((fields[:, KEYS.index("PNUM"), 0] >= 0).any())
+    header = {key.lower(): _field_strings(data, fields[:, KEYS.index(key), :]) if split or key not in ("PNUM", "PNO")
+              else pa.nulls(len(good), pa.string()) for key in OUTPUT_KEYS}
     _reassemble(status, good, header)
 
     keep = status[good[r_packet]] == 0
     every = bool(keep.all())
     at = pa.array((r_packet if every else r_packet[keep]).astype(np.int32))
-    chosen = values if every else values[keep]
+    chosen = values if every else values[:, keep]
 
     def per_packet(column: pa.Array) -> pa.Array:  # each reading points at its packet's value: no copy
         return pa.DictionaryArray.from_arrays(at, column)
@@ -209,22 +220,15 @@ def parse_packets(blob: bytes, now: datetime | None = None) -> ParsedPackets:
     table = pa.table({
         **{key: per_packet(header[key]) for key in ("mn", "st", "cn", "qn")},
         "data_time": pa.array(data_time[r_packet if every else r_packet[keep]], pa.timestamp("us")),
-        "pollutant_code": code_2017 if every else code_2017.filter(pa.array(keep)),
-        "code_sent": code_sent if every else code_sent.filter(pa.array(keep)),
+        "pollutant_code": pa.DictionaryArray.from_arrays(pa.array(codes if every else codes[keep]), CODES_2017),
+        "code_sent": pa.DictionaryArray.from_arrays(pa.array(codes if every else codes[keep]), CODES_SENT),
         **{name: pa.array(column, mask=np.isnan(column))
            for name, column in zip(("rtd", "min_value", "avg_value", "max_value", "cou"),
-                                   np.ascontiguousarray(chosen.T), strict=True)},
+                                   chosen, strict=True)},
         "flag": _flag_letters(flags if every else flags[keep]),
         "packet_flag": per_packet(header["flag"]),
     })
     return ParsedPackets(table, _rejected_table(data, starts, ends, status), n)
-
-
-def _codes_2017(code_sent: pa.Array) -> pa.Array:
-    """2005 codes mapped to 2017 ones (null where a code is neither), once per distinct code."""
-    encoded = pc.dictionary_encode(code_sent)
-    mapped = pa.array([CODE_2017.get(c) for c in encoded.dictionary.to_pylist()], pa.string())
-    return mapped.take(encoded.indices)
 
 
 def _flag_letters(flags: np.ndarray) -> pa.Array:

@@ -15,6 +15,14 @@ KEYS = ("QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO")
 VALUES = ("Rtd", "Min", "Avg", "Max", "Cou")
 FLAGS = b"NFMSDCTB"
 POW10 = np.array([10.0 ** k for k in range(19)])
+
+
+def code_key(code: str) -> int:
+    """Up to 8 ASCII characters packed into one integer (pollutant codes are 2 to 6 characters)."""
+    key = 0
+    for ch in code.encode("ascii")[:8]:
+        key = key * 256 + ch
+    return key
 OK, UNPARSEABLE, MISSING = 0, 4, 5
 
 
@@ -155,26 +163,38 @@ def _header(data, s, e, fields, i):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _code_index(data, s, e, keys):  # pragma: no cover - compiled
+    """Index of the code in ``keys`` (sorted packed codes), or -1."""
+    if e - s > 8:
+        return -1
+    key = 0
+    for j in range(s, e):
+        key = key * 256 + data[j]
+    at = np.searchsorted(keys, key)
+    return at if at < len(keys) and keys[at] == key else -1
+
+
+@numba.njit(cache=True, nogil=True)
 def _is_flag(c):  # pragma: no cover - compiled
     """N F M S D C T B (HJ 212-2017 data flags)."""
     return c == 78 or c == 70 or c == 77 or c == 83 or c == 68 or c == 67 or c == 84 or c == 66
 
 
 @numba.njit(cache=True, nogil=True)
-def _item(data, s, e, r, codes, values, flags, first):  # pragma: no cover - compiled
+def _item(data, s, e, r, codes, values, flags, first, keys):  # pragma: no cover - compiled
     """One ``code-Field=value`` item of reading r; returns a status."""
     dash = _find(data, s, e, 45)
     eq = _find(data, s, e, 61)
     if dash >= eq or eq == e:
         return UNPARSEABLE
     if first:
-        codes[r, 0], codes[r, 1] = s, dash - s
+        codes[r] = _code_index(data, s, dash, keys)
     v = _value_index(data, dash + 1, eq)
     if 0 <= v < 5:
         x = _number(data, eq + 1, e)
         if np.isnan(x):
             return UNPARSEABLE
-        values[r, v] = x
+        values[v, r] = x
     elif v == 5:
         if e - eq - 1 != 1:
             return UNPARSEABLE
@@ -187,15 +207,15 @@ def _item(data, s, e, r, codes, values, flags, first):  # pragma: no cover - com
 
 
 @numba.njit(cache=True, nogil=True)
-def _group(data, s, e, r, codes, values, flags):  # pragma: no cover - compiled
+def _group(data, s, e, r, codes, values, flags, keys):  # pragma: no cover - compiled
     """One pollutant's ``,``-separated items into reading r; returns a status."""
     for q in range(5):  # a plain loop: slice assignment costs an array view per group here
-        values[r, q] = np.nan
+        values[q, r] = np.nan
     flags[r] = 0
     first = True
     while s < e:
         end = _find(data, s, e, 44)
-        result = _item(data, s, end, r, codes, values, flags, first)
+        result = _item(data, s, end, r, codes, values, flags, first, keys)
         if result != OK:
             return result
         first = False
@@ -204,7 +224,7 @@ def _group(data, s, e, r, codes, values, flags):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _packet(data, s, e, i, fields, data_time, packet, codes, values, flags, m):  # pragma: no cover - compiled
+def _packet(data, s, e, i, fields, data_time, packet, codes, values, flags, m, keys):  # pragma: no cover - compiled
     """Scan one segment, writing its readings from row m on; returns (status, readings written)."""
     cp_s, cp_e = _header(data, s, e, fields, i)
     if cp_s < 0:
@@ -219,7 +239,7 @@ def _packet(data, s, e, i, fields, data_time, packet, codes, values, flags, m): 
                 return UNPARSEABLE, 0
         elif end > s:
             packet[m] = i
-            result = _group(data, s, end, m, codes, values, flags)
+            result = _group(data, s, end, m, codes, values, flags, keys)
             if result != OK:
                 return result, 0
             m += 1
@@ -230,32 +250,30 @@ def _packet(data, s, e, i, fields, data_time, packet, codes, values, flags, m): 
 
 
 @numba.njit(cache=True, nogil=True)
-def scan(data, starts, lengths):  # pragma: no cover - compiled
-    """Returns (status, fields[n, 8, 2], data_time_us, reading_packet, codes[m, 2], values[m, 5], flags).
+def scan(data, starts, lengths, keys, bounds):  # pragma: no cover - compiled
+    """Returns (status, fields[n, 8, 2], data_time_us, reading_packet, code_index[m], values[5, m], flags).
 
-    Two parallel passes: count each segment's groups (an upper bound on its readings), then scan
-    each segment into its own slice of the reading arrays; a last pass packs the slices together."""
+    ``keys`` are the known pollutant codes packed by ``code_key`` and sorted; a reading's code index
+    points into them (-1: unknown).
+
+    ``bounds`` holds an upper bound on each segment's readings (its ';' count + 1, counted by the frame
+    check); each segment is scanned into its own slice of the reading arrays, and a last pass packs the
+    slices together."""
     n = len(starts)
     status = np.zeros(n, dtype=np.int8)
     fields = np.full((n, 8, 2), -1, dtype=np.int64)
     data_time = np.full(n, -1, dtype=np.int64)
-    bound = np.zeros(n + 1, dtype=np.int64)
-    for i in numba.prange(n):
-        count = 1
-        for j in range(starts[i], starts[i] + lengths[i]):
-            if data[j] == 59:
-                count += 1
-        bound[i + 1] = count
-    offsets = np.cumsum(bound)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum(bounds)
     total = offsets[-1]
     packet = np.empty(total, dtype=np.int64)
-    codes = np.empty((total, 2), dtype=np.int64)
-    values = np.empty((total, 5))
+    codes = np.full(total, -1, dtype=np.int32)
+    values = np.empty((5, total))  # one contiguous row per value kind: the output columns
     flags = np.zeros(total, dtype=np.uint8)
     used = np.zeros(n, dtype=np.int64)
-    for i in numba.prange(n):
+    for i in range(n):
         result, count = _packet(data, starts[i], starts[i] + lengths[i], i, fields, data_time, packet, codes,
-                                values, flags, offsets[i])
+                                values, flags, offsets[i], keys)
         status[i] = result
         used[i] = count
     m = 0
@@ -263,9 +281,9 @@ def scan(data, starts, lengths):  # pragma: no cover - compiled
         for k in range(used[i]):
             src = offsets[i] + k
             packet[m] = packet[src]
-            codes[m, 0], codes[m, 1] = codes[src, 0], codes[src, 1]
+            codes[m] = codes[src]
             for q in range(5):
-                values[m, q] = values[src, q]
+                values[q, m] = values[q, src]
             flags[m] = flags[src]
             m += 1
-    return status, fields, data_time, packet[:m], codes[:m], values[:m], flags[:m]
+    return status, fields, data_time, packet[:m], codes[:m], values[:, :m], flags[:m]
