@@ -178,7 +178,7 @@ def main() -> None:
     figures: dict[str, dict] = {}
     for name, fn, repeats in [("bare_pyarrow", bare_pyarrow(table), REPEATS),
                               ("envlake_writer", envlake_writer(batches), REPEATS),
-                              ("dlt_arrow", dlt_arrow(batches), 1)]:
+                              ("dlt_arrow", dlt_arrow(batches), REPEATS)]:
         console.print(f"running {name} ×{repeats}")
         times = timed(fn, repeats)
         median = statistics.median(times)
