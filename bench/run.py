@@ -52,6 +52,16 @@ def timed(fn: Callable[[Path], object], repeats: int) -> list[float]:
     return times
 
 
+def measure(name: str, fn: Callable[[Path], object], repeats: int, count: int, unit: str) -> dict:
+    """Median wall time of ``repeats`` runs, each in a fresh folder, and ``count`` ÷ it per second."""
+    console.print(f"running {name} ×{repeats}")
+    times = timed(fn, repeats)
+    median = statistics.median(times)
+    console.print(f"  {name}: {count / median / 1e3:,.0f} k {unit}/s (median of {repeats})")
+    return {"seconds_median": round(median, 3), "seconds_all": [round(t, 3) for t in times],
+            f"{unit}_per_second": round(count / median)}
+
+
 def bare_pyarrow(table: pa.Table) -> Callable[[Path], None]:
     def run(folder: Path) -> None:
         days = pc.cast(table.column("data_time"), pa.date32()).combine_chunks().cast(pa.int32()).to_numpy()
@@ -117,14 +127,8 @@ def hj212_figures(repeats: int) -> dict:
                   .select(pl.col("line").str.split_exact("=", 1)).unnest("line"))
         assert fields.height > packets
 
-    figures = {}
-    for name, fn in (("envlake_parser", ours), ("polars_split_no_crc", polars_split)):
-        console.print(f"running {name} ×{repeats}")
-        times = timed(fn, repeats)
-        median = statistics.median(times)
-        figures[name] = {"seconds_median": round(median, 3), "seconds_all": [round(t, 3) for t in times],
-                         "packets_per_second": round(packets / median)}
-        console.print(f"  {name}: {packets / median / 1e3:.0f} k packets/s")
+    figures = {name: measure(name, fn, repeats, packets, "packets")
+               for name, fn in (("envlake_parser", ours), ("polars_split_no_crc", polars_split))}
     return {"packets": packets, "bytes_per_packet": round(len(blob) / packets), **figures,
             "ratio_parser_to_polars_split": round(figures["envlake_parser"]["packets_per_second"]
                                                   / figures["polars_split_no_crc"]["packets_per_second"], 3),
@@ -176,15 +180,9 @@ def main() -> None:
     table = monitoring_batch(ROWS, days=DAYS, seed=42)
     batches = [table.slice(i, BATCH_ROWS) for i in range(0, ROWS, BATCH_ROWS)]
     figures: dict[str, dict] = {}
-    for name, fn, repeats in [("bare_pyarrow", bare_pyarrow(table), REPEATS),
-                              ("envlake_writer", envlake_writer(batches), REPEATS),
-                              ("dlt_arrow", dlt_arrow(batches), REPEATS)]:
-        console.print(f"running {name} ×{repeats}")
-        times = timed(fn, repeats)
-        median = statistics.median(times)
-        figures[name] = {"seconds_median": round(median, 3), "seconds_all": [round(t, 3) for t in times],
-                         "rows_per_second": round(ROWS / median)}
-        console.print(f"  {name}: {ROWS / median / 1e6:.2f} M rows/s (median of {repeats})")
+    for name, fn in [("bare_pyarrow", bare_pyarrow(table)), ("envlake_writer", envlake_writer(batches)),
+                     ("dlt_arrow", dlt_arrow(batches))]:
+        figures[name] = measure(name, fn, REPEATS, ROWS, "rows")
     writer = figures["envlake_writer"]["rows_per_second"]
     result = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlparse
@@ -21,6 +22,15 @@ DayOption = Annotated[int | None, typer.Option(help="Simulated day (days after E
                                                     "Default: ENVLAKE_SIM_DAY.")]
 
 
+def serve_until_interrupted(server: ThreadingHTTPServer, what: str) -> None:
+    console.print(f"{what}; Ctrl-C stops it")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
 @app.command("permit-api")
 def permit_api_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -30,14 +40,9 @@ def permit_api_cmd(
     """Serve the permit platform's HTTP API until interrupted (Ctrl-C)."""
     s = Settings.from_env()
     port = port or urlparse(s.permit_api_url).port or 8701
-    server = permit_api.serve(host, port, s.sim_seed, s.sim_start_date, s.sim_day if day is None else day)
-    console.print(f"permit API on http://{host}:{port}/api/v1/permits (day {s.sim_day if day is None else day}); "
-                  "Ctrl-C stops it")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.shutdown()
+    the_day = s.sim_day if day is None else day
+    server = permit_api.serve(host, port, s.sim_seed, s.sim_start_date, the_day)
+    serve_until_interrupted(server, f"permit API on http://{host}:{port}/api/v1/permits (day {the_day})")
 
 
 @app.command("station-api")
@@ -51,12 +56,8 @@ def station_api_cmd(
     port = port or urlparse(s.station_api_url).port or 8702
     the_day = s.sim_day if day is None else day
     server = permit_api.serve(host, port, s.sim_seed, s.sim_start_date, the_day, permit_api.station_endpoints)
-    console.print(f"station API on http://{host}:{port}/api/v1/air-hourly and /api/v1/water-sections (day {the_day})")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.shutdown()
+    serve_until_interrupted(server, f"station API on http://{host}:{port}/api/v1/air-hourly and "
+                                    f"/api/v1/water-sections (day {the_day})")
 
 
 @app.command("credit-db")

@@ -48,17 +48,24 @@ def water_sections() -> list[tuple[str, str, str, str, str, str]]:
     return sections
 
 
-class AirStationWorld(World):
-    stream = 31
-
-    def key(self, record: dict[str, Any]) -> Any:
-        return (record["station_code"], record["data_time"])
+class ReadingsWorld(World):
+    """A world that only grows: each day adds that day's readings to the state."""
 
     def initial(self) -> Records:
         return self._readings(0, {}, np.random.default_rng([self.seed, self.stream, 0]))
 
     def change(self, day: int, state: Records, rng: np.random.Generator) -> None:
         self._readings(day, state, rng)
+
+    def _readings(self, day: int, state: Records, rng: np.random.Generator) -> Records:
+        raise NotImplementedError
+
+
+class AirStationWorld(ReadingsWorld):
+    stream = 31
+
+    def key(self, record: dict[str, Any]) -> Any:
+        return (record["station_code"], record["data_time"])
 
     def _readings(self, day: int, state: Records, rng: np.random.Generator) -> Records:
         the_day = self.date_of(day)
@@ -85,17 +92,11 @@ class AirStationWorld(World):
         return state
 
 
-class WaterSectionWorld(World):
+class WaterSectionWorld(ReadingsWorld):
     stream = 32
 
     def key(self, record: dict[str, Any]) -> Any:
         return (record["section_code"], record["data_time"])
-
-    def initial(self) -> Records:
-        return self._readings(0, {}, np.random.default_rng([self.seed, self.stream, 0]))
-
-    def change(self, day: int, state: Records, rng: np.random.Generator) -> None:
-        self._readings(day, state, rng)
 
     def _readings(self, day: int, state: Records, rng: np.random.Generator) -> Records:
         the_day = self.date_of(day)
