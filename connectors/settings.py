@@ -30,6 +30,9 @@ class Settings:
     http_timeout_s: float
     http_retries: int
     sql_batch_rows: int
+    warehouse: Path
+    catalog: Path
+    keep_published_versions: int
 
     def api_url(self, owner_department: str) -> str:
         """A department serves its own API: the monitoring centre the stations, the bureau the permits."""
@@ -56,4 +59,15 @@ class Settings:
             http_timeout_s=float(env.get("ENVLAKE_HTTP_TIMEOUT", "30")),
             http_retries=int(env.get("ENVLAKE_HTTP_RETRIES", "4")),
             sql_batch_rows=int(env.get("ENVLAKE_SQL_BATCH_ROWS", "50000")),
+            # The build area (one writer) and the readers' catalog are DuckDB files, so they live on a local
+            # disk: inside a local lake by default, beside the working directory when the lake is remote.
+            warehouse=Path(env.get("ENVLAKE_WAREHOUSE", str(_local_base(lake) / "_build" / "envlake.duckdb"))),
+            catalog=Path(env.get("ENVLAKE_CATALOG", str(_local_base(lake) / "_meta" / "catalog" / "envlake.duckdb"))),
+            keep_published_versions=int(env.get("ENVLAKE_KEEP_PUBLISHED_VERSIONS", "3")),
         )
+
+
+def _local_base(lake: str) -> Path:
+    if "://" in lake and not lake.startswith("file://"):
+        return Path.cwd() / "warehouse"
+    return Path(lake.removeprefix("file://")).resolve()

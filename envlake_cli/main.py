@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from envlake_cli import contracts_cmd, demo_cmd, ingest_cmd, lake_cmd, receiver_cmd, simulate_cmd
+from envlake_cli import contracts_cmd, demo_cmd, ingest_cmd, lake_cmd, models_cmd, receiver_cmd, simulate_cmd
 
 app = typer.Typer(
     help="envlake — 杭州生态环境共享数据湖: land departmental feeds, check them, share them.",
@@ -17,6 +17,7 @@ app.command("demo")(demo_cmd.demo)
 app.command("hj212-receiver")(receiver_cmd.hj212_receiver)
 app.add_typer(contracts_cmd.app, name="contracts")
 app.add_typer(lake_cmd.app, name="lake")
+app.add_typer(models_cmd.app, name="models")
 app.add_typer(simulate_cmd.app, name="simulate")
 
 if __name__ == "__main__":

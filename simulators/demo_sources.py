@@ -12,6 +12,7 @@ from connectors.settings import Settings
 from simulators import credit_db, permit_api
 from simulators.departments import departments
 from simulators.filedrops import write_filedrops
+from simulators.ground_truth import write_ground_truth
 from simulators.loggers import send_all
 from simulators.monitoring import monitoring_day
 from simulators.waste import write_exports, write_reference
@@ -29,6 +30,8 @@ class DemoSources:
         write_reference(s.sim_dir / "filedrops", s.sim_seed)
         write_exports(s.landing_dir / "waste", depts.permits, s.sim_seed, date.fromisoformat(s.sim_start_date),
                       self.day)
+        write_ground_truth(s.sim_dir / "ground_truth", depts, s.sim_seed, date.fromisoformat(s.sim_start_date),
+                           self.day)
         if s.credit_db_url.startswith("sqlite:///"):
             Path(s.credit_db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         credit_db.sync(s.credit_db_url, self.day, s.sim_seed, s.sim_start_date)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
@@ -68,22 +68,45 @@ def _segment(cn: str, st: str, mn: str, stamp: str, groups: list[str]) -> str:
     return f"QN={stamp}000;ST={st};CN={cn};PW=123456;MN={mn};Flag=5;CP=&&DataTime={stamp};{';'.join(groups)}&&"
 
 
-def logger_day(outlet: Outlet, day_date: date, seed: int, day: int, index: int) -> LoggerDay:
+@dataclass
+class OutletDay:
+    """One outlet's hourly averages for a day, its flags, and the hours planted over the limit."""
+
+    hourly: dict[str, np.ndarray]
+    flow: np.ndarray
+    flow_code: str
+    flags: np.ndarray
+    planted_hours: list[int]
+
+
+def outlet_day(outlet: Outlet, seed: int, day: int, index: int) -> tuple[OutletDay, np.random.Generator]:
+    """Values stay under 95% of each limit, except a planted run of 1-3 hours at 1.2-2.5 times the limit
+    on about 8% of outlet-days: the exceedances the models must find (every limited pollutant of the run)."""
     rng = np.random.default_rng([seed, 21, day, index])
-    st = "32" if outlet.medium == "废水" else "31"
     hours = np.arange(24)
     cycle = 1 + 0.25 * np.sin((hours - 8) / 24 * 2 * np.pi)
-    excess = np.ones(24)
-    if rng.random() < 0.08:  # a run of hours over the limit on about 8% of outlet-days
+    planted: list[int] = []
+    excess = np.zeros(24)
+    if rng.random() < 0.08:
         start = int(rng.integers(0, 22))
-        excess[start:start + int(rng.integers(1, 4))] = rng.uniform(1.8, 3.5)
+        planted = list(range(start, min(24, start + int(rng.integers(1, 4)))))
+        excess[planted] = rng.uniform(1.2, 2.5)
     flow_code, low, high = FLOW[outlet.medium]
     flow = rng.uniform(low, high) * cycle
     hourly: dict[str, np.ndarray] = {flow_code: flow}
     for code, limit in outlet.limits.items():
         share = rng.uniform(0.3, 0.65)
-        hourly[code] = limit * share * cycle * excess * rng.lognormal(0, 0.12, 24)
+        natural = np.minimum(limit * share * cycle * rng.lognormal(0, 0.12, 24), 0.95 * limit)
+        hourly[code] = np.where(excess > 0, limit * excess, natural)
     flags = rng.choice(FLAG_CHOICES, size=24, p=FLAG_WEIGHTS)
+    return OutletDay(hourly, flow, flow_code, flags, planted), rng
+
+
+def logger_day(outlet: Outlet, day_date: date, seed: int, day: int, index: int) -> LoggerDay:
+    values, rng = outlet_day(outlet, seed, day, index)
+    st = "32" if outlet.medium == "废水" else "31"
+    hours = np.arange(24)
+    hourly, flow, flow_code, flags = values.hourly, values.flow, values.flow_code, values.flags
     day_out = LoggerDay(outlet.mn)
     for h in hours:
         groups = [f"{code}-Min={v[h] * 0.85:.2f},{code}-Avg={v[h]:.2f},{code}-Max={v[h] * 1.15:.2f},"
@@ -115,6 +138,21 @@ def frame_all(days: list[LoggerDay]) -> None:
     crcs = iter(crc16_many(segments).tolist())
     for d in days:
         d.packets = [b"##%04d%s%04X\r\n" % (len(seg), seg, next(crcs)) for seg in d.packets]
+
+
+def planted_exceedances(limits: LimitWorld, seed: int, start: date, day: int) -> list[dict]:
+    """Ground truth: every hour and pollutant planted over its outlet's limit, with the hour's flag."""
+    day_date = start + timedelta(days=day)
+    rows = []
+    for i, o in enumerate(outlets(limits, day)):
+        values, _ = outlet_day(o, seed, day, i)
+        for h in values.planted_hours:
+            for code, limit in o.limits.items():
+                rows.append({"mn": o.mn, "permit_no": o.permit_no, "outlet_code": o.outlet_code,
+                             "pollutant_code": code, "data_time": datetime.combine(day_date, time(h)),
+                             "avg_value": round(float(values.hourly[code][h]), 2), "limit": limit,
+                             "flag": str(values.flags[h])})
+    return rows
 
 
 def monitoring_day(limits: LimitWorld, seed: int, start: date, day: int) -> list[LoggerDay]:

@@ -3,8 +3,10 @@
 Every day about 120 manifests are created by permit holders (one per vehicle trip, 1–3 kinds of
 waste each), shipped by licensed transporters and received by licensed disposal companies; the
 day's export holds every manifest of the last four days at its status that evening, one row per
-item. About 3% carry an anomaly: a received quantity more than 10% off, a receiver not licensed for
-the category, a confirmation overdue (over 5 days), or a receipt before the shipment. A few rows
+item. About 4% carry an anomaly: a received quantity more than 10% off, a receiver not licensed for
+the category, a confirmation overdue (over 5 days), a receipt before the shipment, or a generator or
+receiver that no department knows; about 3% are typed in by hand (no credit code, the name written
+differently), which enterprise resolution must still link. A few rows
 are malformed (bad waste code, negative quantity, unparseable date). The export is written as CSV in
 GB18030 and as XLSX, with Chinese headers (the contracts' ``name_zh``).
 """
@@ -80,8 +82,27 @@ def _moment(d: date, rng: np.random.Generator, earliest: int = 8, latest: int = 
     return datetime.combine(d, time(earliest)) + timedelta(seconds=int(rng.integers(0, (latest - earliest) * 3600)))
 
 
+ANOMALIES = ["quantity", "licence", "overdue", "order", "unknown_generator", "unknown_receiver"]
+ANOMALY_RATE = 0.04
+MANUAL_ENTRY_RATE = 0.03
+OPEN_DAYS = 20  # an unconfirmed manifest stays in the export this long
+NAME_VARIANTS = (lambda n: n.replace("杭州", "杭州市", 1), lambda n: n.replace("有限公司", "有限责任公司"),
+                 lambda n: n[:2] + " " + n[2:], lambda n: n.replace("股份有限公司", "有限公司"))
+
+
+def _unknown_party(rng: np.random.Generator, kind: str) -> dict:
+    """A party that no department has on record: a workshop without a permit, or an unlicensed 'receiver'."""
+    brand = "".join(rng.choice(list("顺发隆昌宏利源聚鼎"), 2))
+    name = f"杭州{brand}{'汽车修理厂' if kind == 'generator' else '物资回收有限公司'}"
+    return {"name": name, "credit_code": make_credit_code(rng, "330100"),
+            "licence_no": f"浙危废经第{int(rng.integers(900000, 999999)):06d}号"}
+
+
 def _manifest(permits: PermitWorld, seed: int, start: date, day: int, k: int) -> list[dict]:
-    """The rows of manifest k created on ``day``, as they stand at any later evening (all events fixed)."""
+    """The rows of manifest k created on ``day``, as they stand at any later evening (all events fixed).
+
+    Hidden keys (``_anomaly``, ``_true_generator_code``, ``_manual_entry``) carry the ground truth; the export
+    leaves them out."""
     rng = np.random.default_rng([seed, 53, day, k])
     generators = [site for site in permits.sites if site[2] != "登记管理"]
     e = generators[int(rng.integers(0, len(generators)))][0]
@@ -90,7 +111,8 @@ def _manifest(permits: PermitWorld, seed: int, start: date, day: int, k: int) ->
     shipped = created + timedelta(minutes=int(rng.integers(30, 240)))
     received = shipped + timedelta(minutes=int(rng.integers(60, 1800)))
     confirmed = received + timedelta(hours=int(rng.integers(1, 96)))
-    anomaly = rng.random() < 0.03 and str(rng.choice(["quantity", "licence", "overdue", "order"]))
+    anomaly = str(rng.choice(ANOMALIES)) if rng.random() < ANOMALY_RATE else ""
+    manual_entry = rng.random() < MANUAL_ENTRY_RATE and bool(e.credit_code) and not anomaly
     if anomaly == "overdue":
         confirmed = received + timedelta(days=int(rng.integers(8, 15)))
     if anomaly == "order":
@@ -110,12 +132,26 @@ def _manifest(permits: PermitWorld, seed: int, start: date, day: int, k: int) ->
         items.append((n, code, category, name, hazard, form, shipped_t, received_t))
     transporter = transporters(seed)[int(rng.integers(0, len(transporters(seed))))]
     plate = f"浙A{''.join(rng.choice(list(PLATE_LETTERS + '0123456789'), 5))}"
-    base = {"联单编号": f"{created_on.year}3301{day * 1000 + k:06d}", "移出人名称": e.name,
-            "移出人统一社会信用代码": e.credit_code or "", "移出地行政区划代码": e.district_code,
+    generator_name, generator_code = e.name, e.credit_code or ""
+    if anomaly == "unknown_generator":
+        party = _unknown_party(rng, "generator")
+        generator_name, generator_code = party["name"], party["credit_code"]
+    if manual_entry:  # typed in by hand at the generator: no code, the name written differently
+        generator_name = NAME_VARIANTS[int(rng.integers(0, len(NAME_VARIANTS)))](e.name)
+        generator_code = ""
+    receiver_name, receiver_code, licence_no = (receiver["holder_name"], receiver["holder_credit_code"],
+                                                receiver["licence_no"])
+    if anomaly == "unknown_receiver":
+        party = _unknown_party(rng, "receiver")
+        receiver_name, receiver_code, licence_no = party["name"], party["credit_code"], party["licence_no"]
+    base = {"联单编号": f"{created_on.year}3301{day * 1000 + k:06d}", "移出人名称": generator_name,
+            "移出人统一社会信用代码": generator_code, "移出地行政区划代码": e.district_code,
             "承运人名称": transporter["name"], "承运人统一社会信用代码": transporter["credit_code"], "车牌号": plate,
-            "驾驶员姓名": "王" + str(rng.choice(list("伟强军磊涛斌"))), "接受人名称": receiver["holder_name"],
-            "接受人统一社会信用代码": receiver["holder_credit_code"], "接受人经营许可证编号": receiver["licence_no"],
-            "创建时间": created, "起运时间": shipped, "接收时间": received, "确认时间": confirmed}
+            "驾驶员姓名": "王" + str(rng.choice(list("伟强军磊涛斌"))), "接受人名称": receiver_name,
+            "接受人统一社会信用代码": receiver_code, "接受人经营许可证编号": licence_no,
+            "创建时间": created, "起运时间": shipped, "接收时间": received, "确认时间": confirmed,
+            "_anomaly": anomaly, "_manual_entry": manual_entry, "_enterprise_index": e.index,
+            "_true_generator_code": e.credit_code if anomaly != "unknown_generator" else None}
     rows = []
     for n, code, category, name, hazard, form, shipped_t, received_t in items:
         row = {**base, "明细序号": n, "废物代码": code, "废物类别": category, "废物名称": name, "危险特性": hazard,
@@ -142,19 +178,48 @@ def _as_of(row: dict, evening: datetime) -> dict:
             out[field] = None
         elif isinstance(value, datetime):
             status = label
-    if status != "已接收":
-        out["接收量"] = out["接收量"] if status == "已确认" else None
+    if status not in ("已接收", "已确认"):
+        out["接收量"] = None
     out["联单状态"] = status
     return {k: (v.strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, datetime) else v) for k, v in out.items()}
 
 
 def export_rows(permits: PermitWorld, seed: int, start: date, day: int, per_day: int = 120) -> list[dict]:
+    """Every manifest of the last four days, and older ones (up to 20 days) not yet confirmed that evening."""
     evening = datetime.combine(start + timedelta(days=day), time(20))
     rows = []
-    for d in range(max(0, day - 3), day + 1):
+    for d in range(max(0, day - OPEN_DAYS), day + 1):
         for k in range(per_day):
-            rows += [_as_of(r, evening) for r in _manifest(permits, seed, start, d, k)]
+            shown = [_as_of(r, evening) for r in _manifest(permits, seed, start, d, k)]
+            if d >= day - 3 or shown[0]["联单状态"] != "已确认":
+                rows += shown
     return rows
+
+
+def _observable(row: dict, anomaly: str, evening: datetime, overdue_days: int) -> bool:
+    """Whether the export of that evening shows the anomaly (a quantity needs the receipt, and so on)."""
+    received = row["接收时间"] and datetime.fromisoformat(row["接收时间"])
+    confirmed = row["确认时间"] and datetime.fromisoformat(row["确认时间"])
+    if anomaly in ("quantity", "order"):
+        return bool(received)
+    if anomaly == "overdue":
+        return bool(received) and ((confirmed or evening) - received).days > overdue_days
+    return True
+
+
+def planted_manifests(permits: PermitWorld, seed: int, start: date, day: int, overdue_days: int = 5) -> list[dict]:
+    """Ground truth for the export of ``day``: each manifest's planted anomaly (if any) and whether that
+    evening's export shows it, and the true generator behind each hand-typed entry."""
+    evening = datetime.combine(start + timedelta(days=day), time(20))
+    out: dict[str, dict] = {}
+    for row in export_rows(permits, seed, start, day):
+        if row["_anomaly"] or row["_manual_entry"]:
+            out.setdefault(row["联单编号"], {
+                "manifest_no": row["联单编号"], "anomaly": row["_anomaly"] or None,
+                "observable": bool(row["_anomaly"]) and _observable(row, row["_anomaly"], evening, overdue_days),
+                "manual_entry": row["_manual_entry"], "generator_name": row["移出人名称"],
+                "true_generator_code": row["_true_generator_code"], "enterprise_index": row["_enterprise_index"]})
+    return list(out.values())
 
 
 def headers() -> list[str]:
@@ -173,7 +238,7 @@ def write_exports(folder: Path, permits: PermitWorld, seed: int, start: date, da
     stamp = f"{start + timedelta(days=day):%Y%m%d}"
     csv_path, xlsx_path = folder / f"manifests_{stamp}.csv", folder / f"manifests_{stamp}.xlsx"
     with csv_path.open("w", newline="", encoding="gb18030") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     book = openpyxl.Workbook(write_only=True)

@@ -1,0 +1,36 @@
+"""One modelling cycle: check the generated YAML, ``dbt build`` (seeds, models, snapshots, tests), publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.modelling import codegen
+from connectors.modelling.publish import PublishResult, publish
+from connectors.modelling.runner import DbtRun, DbtRunError, run_dbt
+from connectors.settings import Settings
+
+
+@dataclass
+class CycleResult:
+    run: DbtRun
+    published: PublishResult | None
+
+
+def check_generated() -> None:
+    stale = codegen.check()
+    if stale:
+        names = ", ".join(p.name for p in stale[:3]) + (" …" if len(stale) > 3 else "")
+        raise DbtRunError(f"dbt YAML is out of date with the contracts ({names}): run `envlake models generate`")
+
+
+def build_and_publish(settings: Settings | None = None, select: list[str] | None = None,
+                      variables: dict[str, Any] | None = None, publish_after: bool = True) -> CycleResult:
+    """Build into the build area; publish only when every node and test passed (else PublishBlocked)."""
+    settings = settings or Settings.from_env()
+    check_generated()
+    args = ["build"] + (["--select", *select] if select else [])
+    run = run_dbt(args, settings, variables)
+    if not publish_after:
+        return CycleResult(run, None)
+    return CycleResult(run, publish(settings, run))

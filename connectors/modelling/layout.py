@@ -1,0 +1,50 @@
+"""Where each dataset sits in the dbt project: its department folder and its staging model.
+
+Staging models are named ``stg_<dept>__<entity>``; the folder is the department that serves the feed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from connectors.settings import REPO_ROOT
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class StagingPlace:
+    dataset: str
+    folder: str
+    entity: str
+    # Fields holding credit codes: rows quarantined only because one of them is missing or fails its
+    # checksum are read back by staging, so that enterprise resolution can match them by name and district.
+    identity_fields: tuple[str, ...] = ()
+
+    @property
+    def model(self) -> str:
+        return f"stg_{self.folder}__{self.entity}"
+
+    @property
+    def directory(self) -> Path:
+        return DBT_PROJECT_DIR / "models" / "staging" / self.folder
+
+
+PLACES = [
+    StagingPlace("permit", "permits", "permit", ("credit_code",)),
+    StagingPlace("permit_outlet_limit", "permits", "outlet_limit"),
+    StagingPlace("disposal_licence", "permits", "disposal_licence"),
+    StagingPlace("credit_rating", "credit", "rating", ("credit_code",)),
+    StagingPlace("monitoring_hourly", "monitoring", "hourly"),
+    StagingPlace("monitoring_daily", "monitoring", "daily"),
+    StagingPlace("air_station_hourly", "stations", "air_hourly"),
+    StagingPlace("water_section_reading", "stations", "water_reading"),
+    StagingPlace("waste_manifest", "waste", "manifest",
+                 ("generator_credit_code", "transporter_credit_code", "receiver_credit_code")),
+    StagingPlace("waste_manifest_item", "waste", "manifest_item"),
+    StagingPlace("hw_code", "waste", "hw_code"),
+    StagingPlace("district", "reference", "district"),
+    StagingPlace("pollutant_code", "reference", "pollutant_code"),
+]
+PLACE_OF = {p.dataset: p for p in PLACES}

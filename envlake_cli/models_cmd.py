@@ -1,0 +1,108 @@
+"""envlake models: generate dbt YAML from contracts, build the marts, publish them, show what is published."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from connectors.lakefs import Lake
+from connectors.modelling import codegen
+from connectors.modelling.build import build_and_publish
+from connectors.modelling.publish import PublishBlocked, current, publish
+from connectors.modelling.runner import DbtRunError, parse_manifest
+from connectors.settings import Settings
+from envlake_cli.output import console, fail, print_json, print_table
+
+app = typer.Typer(help="dbt models: generate their YAML from contracts, build, test and publish.",
+                  no_args_is_help=True)
+
+
+@app.command("generate")
+def generate(check: Annotated[bool, typer.Option("--check", help="Only report files out of date.")] = False) -> None:
+    """Write the dbt sources and staging YAML from the contracts (or, with --check, fail if out of date)."""
+    if check:
+        stale = codegen.check()
+        if stale:
+            fail(f"{len(stale)} generated dbt files are out of date: {', '.join(p.name for p in stale)}",
+                 "run `envlake models generate`")
+        console.print("dbt YAML matches the contracts")
+        return
+    changed = codegen.generate()
+    console.print(f"{len(changed)} files written" + "".join(f"\n  {p}" for p in changed), highlight=False)
+
+
+@app.command("parse")
+def parse() -> None:
+    """dbt parse: write the manifest the modelling DAG is rendered from."""
+    try:
+        console.print(f"manifest written: {parse_manifest()}", highlight=False)
+    except DbtRunError as exc:
+        fail(str(exc))
+
+
+def _vars(values: list[str]) -> dict[str, str]:
+    out = {}
+    for v in values:
+        key, sep, value = v.partition("=")
+        if not sep:
+            fail(f"--var {v!r} is not KEY=VALUE", "for example --var as_of_date=2026-01-31")
+        out[key] = value
+    return out
+
+
+@app.command("build")
+def build(
+    select: Annotated[list[str] | None, typer.Option("--select", "-s", help="dbt selection (default: all).")] = None,
+    var: Annotated[list[str] | None, typer.Option("--var", help="A dbt var, KEY=VALUE (repeatable).")] = None,
+    no_publish: Annotated[bool, typer.Option("--no-publish", help="Build and test only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """dbt build (seeds, models, snapshots, tests) into the build area, then publish if every test passed."""
+    try:
+        with console.status("dbt build", spinner="dots") if not as_json else _null():
+            cycle = build_and_publish(select=select, variables=_vars(var or []), publish_after=not no_publish)
+    except (DbtRunError, PublishBlocked) as exc:
+        fail(str(exc), "fix the data or the model, then build again")
+    out = {"success": cycle.run.success, "nodes": len(cycle.run.results),
+           "version": cycle.published.version if cycle.published else None,
+           "rows": cycle.published.rows if cycle.published else {}}
+    if as_json:
+        print_json(out)
+        return
+    console.print(f"dbt build: {len(cycle.run.results)} nodes passed")
+    if cycle.published:
+        print_table(f"published version {cycle.published.version}", ["model", "rows"],
+                    [[k, v] for k, v in cycle.published.rows.items()])
+
+
+@app.command("publish")
+def publish_cmd() -> None:
+    """Publish what the build area holds now (after a successful `envlake models build --no-publish`)."""
+    try:
+        result = publish()
+    except (DbtRunError, PublishBlocked) as exc:
+        fail(str(exc))
+    console.print(f"published version {result.version}: {len(result.rows)} models, catalog {result.catalog}")
+
+
+@app.command("status")
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """The version readers see now, and its models' row counts."""
+    state = current(Lake(Settings.from_env().lake))
+    if state is None:
+        fail("nothing has been published yet", "run `envlake models build`")
+    if as_json:
+        print_json(state)
+        return
+    print_table(f"published {state['version']} at {state['published_at']}", ["model", "rows"],
+                [[k, v] for k, v in state["models"].items()])
+    console.print(f"catalog: {state['catalog']}", highlight=False)
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
