@@ -36,6 +36,12 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "ENVLAKE_STATION_API_URL": settings.station_api_url,
         "ENVLAKE_CREDIT_DB_URL": settings.credit_db_url,
         "ENVLAKE_SCHEMAS": str(settings.schemas_dir),
+        "ENVLAKE_WAREHOUSE": str(settings.warehouse),
+        "ENVLAKE_CATALOG": str(settings.catalog),
+        "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos-cache"),
+        "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DO_NOT_TRACK": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
     })
     return env
@@ -54,8 +60,12 @@ def _airflow(args: list[str], env: dict[str, str], log_name: str) -> None:
 
 
 def migrate(env: dict[str, str]) -> None:
+    """Metadata database up to date, and the one-slot pool every DuckDB-writing task runs in."""
+    from connectors.modelling.airflow_support import WAREHOUSE_POOL
+
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     _airflow(["db", "migrate"], env, "db-migrate")
+    _airflow(["pools", "set", WAREHOUSE_POOL, "1", "DuckDB build area: one writer at a time"], env, "pools")
 
 
 def run_dag(dag_id: str, env: dict[str, str]) -> None:

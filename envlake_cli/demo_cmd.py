@@ -14,13 +14,16 @@ from connectors.airflow_runner import AirflowRunError, airflow_env, migrate, run
 from connectors.hj212.landing import landing_folder
 from connectors.hj212.receiver import ReceiverThread
 from connectors.lakefs import Lake
+from connectors.modelling.runner import DbtRunError, parse_manifest
 from connectors.settings import Settings
 from envlake_cli.lake_cmd import zone_rows
 from envlake_cli.output import console, fail, print_json, print_table
+from envlake_cli.published import print_published, published_summary
 from simulators.demo_sources import DemoSources
 
 DEMO_DAGS = ("ingest_reference", "ingest_permits", "ingest_credit_rating", "ingest_monitoring", "ingest_stations",
              "ingest_waste")
+MODEL_DAG = "model_marts"
 
 
 def demo(
@@ -47,7 +50,11 @@ def demo(
                 for dag_id in DEMO_DAGS:
                     progress.update(step, description=f"airflow dags test {dag_id}")
                     run_dag(dag_id, env)
-            except AirflowRunError as exc:
+                progress.update(step, description="dbt parse (the manifest the modelling DAG is rendered from)")
+                parse_manifest(settings)
+                progress.update(step, description=f"airflow dags test {MODEL_DAG}: dbt build, tests, publish")
+                run_dag(MODEL_DAG, env)
+            except (AirflowRunError, DbtRunError) as exc:
                 fail(str(exc), "read the log named above")
     runs = [r for r in load_log.read(lake).to_pylist() if r["finished_at"] >= started]
     if not runs:
@@ -62,8 +69,9 @@ def demo(
                      "raw_rows_total": zone_rows(lake, "raw", dataset),
                      "quarantine_rows_total": zone_rows(lake, "quarantine", dataset),
                      "reasons": json.loads(last["quarantine_reasons"] or "{}")})
+    published = published_summary(lake)
     if as_json:
-        print_json(rows)
+        print_json(rows if not published else {"datasets": rows, "published": published})
         return
     print_table(f"envlake demo — simulated day {day}, lake {lake.base}",
                 ["dataset", "rows in", "landed", "new in lake", "quarantined", "raw/ total", "quarantine/ total"],
@@ -72,3 +80,5 @@ def demo(
     for r in rows:
         for rule, count in r["reasons"].items():
             console.print(f"  {r['dataset']}: quarantined {count} × {rule}", highlight=False)
+    if published:
+        print_published(published)

@@ -64,6 +64,8 @@ def build(
             cycle = build_and_publish(select=select, variables=_vars(var or []), publish_after=not no_publish)
     except (DbtRunError, PublishBlocked) as exc:
         fail(str(exc), "fix the data or the model, then build again")
+    if cycle.run.failed or not cycle.run.success:
+        fail(f"dbt build failed: {cycle.run.failure_summary()}", "fix the data or the model, then build again")
     out = {"success": cycle.run.success, "nodes": len(cycle.run.results),
            "version": cycle.published.version if cycle.published else None,
            "rows": cycle.published.rows if cycle.published else {}}

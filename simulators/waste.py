@@ -22,7 +22,7 @@ import numpy as np
 import openpyxl
 
 from connectors.contracts import load_contract
-from simulators.enterprises import make_credit_code
+from simulators.enterprises import Enterprise, make_credit_code
 from simulators.permits import PermitWorld
 
 # code, category, industry-specific name, hazard, form (from DOMAIN.md §4; names as in the 2021 list)
@@ -98,13 +98,29 @@ def _unknown_party(rng: np.random.Generator, kind: str) -> dict:
             "licence_no": f"浙危废经第{int(rng.integers(900000, 999999)):06d}号"}
 
 
+def _parties(rng: np.random.Generator, e: Enterprise, receiver: dict, anomaly: str,
+             manual_entry: bool) -> tuple[tuple[str, str], tuple[str, str, str]]:
+    """Generator (name, code) and receiver (name, code, licence) as the manifest shows them."""
+    generator = (e.name, e.credit_code or "")
+    if anomaly == "unknown_generator":
+        party = _unknown_party(rng, "generator")
+        generator = (party["name"], party["credit_code"])
+    if manual_entry:  # typed in by hand at the generator: no code, the name written differently
+        generator = (NAME_VARIANTS[int(rng.integers(0, len(NAME_VARIANTS)))](e.name), "")
+    receiving = (receiver["holder_name"], receiver["holder_credit_code"], receiver["licence_no"])
+    if anomaly == "unknown_receiver":
+        party = _unknown_party(rng, "receiver")
+        receiving = (party["name"], party["credit_code"], party["licence_no"])
+    return generator, receiving
+
+
 def _manifest(permits: PermitWorld, seed: int, start: date, day: int, k: int) -> list[dict]:
     """The rows of manifest k created on ``day``, as they stand at any later evening (all events fixed).
 
     Hidden keys (``_anomaly``, ``_true_generator_code``, ``_manual_entry``) carry the ground truth; the export
     leaves them out."""
     rng = np.random.default_rng([seed, 53, day, k])
-    generators = [site for site in permits.sites if site[2] != "登记管理"]
+    generators = [site for site in permits.sites if site[2] != "登记管理" and site[3] <= day]  # permitted by then
     e = generators[int(rng.integers(0, len(generators)))][0]
     created_on = start + timedelta(days=day)
     created = _moment(created_on, rng, 8, 12)
@@ -112,13 +128,15 @@ def _manifest(permits: PermitWorld, seed: int, start: date, day: int, k: int) ->
     received = shipped + timedelta(minutes=int(rng.integers(60, 1800)))
     confirmed = received + timedelta(hours=int(rng.integers(1, 96)))
     anomaly = str(rng.choice(ANOMALIES)) if rng.random() < ANOMALY_RATE else ""
-    manual_entry = rng.random() < MANUAL_ENTRY_RATE and bool(e.credit_code) and not anomaly
+    manual_entry = rng.random() < MANUAL_ENTRY_RATE and e.code_is_valid and not anomaly
     if anomaly == "overdue":
         confirmed = received + timedelta(days=int(rng.integers(8, 15)))
     if anomaly == "order":
         received = shipped - timedelta(minutes=int(rng.integers(30, 300)))
     rec = receivers(seed)
     candidates = [r for r in rec if r["licence_type"] == "综合经营"]
+    if anomaly == "licence":  # a receiver whose licence leaves some category out
+        candidates = [r for r in candidates if len(r["categories"].split(",")) < len({c[1] for c in HW_CODES})]
     receiver = candidates[int(rng.integers(0, len(candidates)))]
     covered = receiver["categories"].split(",")
     items = []
@@ -132,18 +150,8 @@ def _manifest(permits: PermitWorld, seed: int, start: date, day: int, k: int) ->
         items.append((n, code, category, name, hazard, form, shipped_t, received_t))
     transporter = transporters(seed)[int(rng.integers(0, len(transporters(seed))))]
     plate = f"浙A{''.join(rng.choice(list(PLATE_LETTERS + '0123456789'), 5))}"
-    generator_name, generator_code = e.name, e.credit_code or ""
-    if anomaly == "unknown_generator":
-        party = _unknown_party(rng, "generator")
-        generator_name, generator_code = party["name"], party["credit_code"]
-    if manual_entry:  # typed in by hand at the generator: no code, the name written differently
-        generator_name = NAME_VARIANTS[int(rng.integers(0, len(NAME_VARIANTS)))](e.name)
-        generator_code = ""
-    receiver_name, receiver_code, licence_no = (receiver["holder_name"], receiver["holder_credit_code"],
-                                                receiver["licence_no"])
-    if anomaly == "unknown_receiver":
-        party = _unknown_party(rng, "receiver")
-        receiver_name, receiver_code, licence_no = party["name"], party["credit_code"], party["licence_no"]
+    (generator_name, generator_code), (receiver_name, receiver_code, licence_no) = _parties(
+        rng, e, receiver, anomaly, manual_entry)
     base = {"联单编号": f"{created_on.year}3301{day * 1000 + k:06d}", "移出人名称": generator_name,
             "移出人统一社会信用代码": generator_code, "移出地行政区划代码": e.district_code,
             "承运人名称": transporter["name"], "承运人统一社会信用代码": transporter["credit_code"], "车牌号": plate,

@@ -86,20 +86,45 @@ def sources_yaml(folder: str, contracts: dict[str, Contract]) -> dict[str, Any]:
     return {"version": 2, "sources": sources}
 
 
+def key_tests(place: StagingPlace, contract: Contract) -> list[dict[str, Any]]:
+    """The contract's primary key as a model test. Facts may carry a resent reading twice (the marts keep the
+    newest) and rows read back from quarantine may repeat, so there the test warns instead of failing."""
+    if len(contract.primary_key) == 1:
+        return []  # a `unique` test on the column instead
+    severity = "warn" if contract.kind == "fact" or place.identity_fields else "error"
+    return [{"unique_combination": {"arguments": {"columns": [place.column(k) for k in contract.primary_key]},
+                                    "config": {"severity": severity}}}]
+
+
+def column_tests(place: StagingPlace, contract: Contract, f: Field) -> list[Any]:
+    tests: list[Any] = []
+    if len(contract.primary_key) == 1 and f.name == contract.primary_key[0]:
+        tests.append("unique")
+    if not f.nullable and f.name not in place.identity_fields:
+        tests.append("not_null")
+    return tests
+
+
 def staging_yaml(place: StagingPlace, contract: Contract, existing: dict[str, Any] | None) -> dict[str, Any]:
     """The staging model's YAML with the contract's columns brought up to date and everything else kept."""
     model = (existing or {}).get("models", [{}])[0] if existing else {}
     kept = {c["name"]: c for c in model.get("columns", [])}
     columns = []
     for f in contract.fields:
-        col = dict(kept.pop(f.name, {"name": f.name}))
+        name = place.column(f.name)
+        col = dict(kept.pop(name, {"name": name}))
         col["description"] = description(f)
         col["meta"] = {**col.get("meta", {}), **field_meta(f, contract.id)}
+        generated = column_tests(place, contract, f)
+        col.pop("data_tests", None)
+        if generated:
+            col["data_tests"] = generated
         columns.append(col)
     columns += list(kept.values())  # columns staging adds (normalised codes, flags), as written
     out = {"name": place.model,
            "description": model.get("description", f"{contract.name_zh}：类型、编码与单位规范化（{contract.id}）"),
-           **{k: v for k, v in model.items() if k not in ("name", "description", "columns")},
+           **{k: v for k, v in model.items() if k not in ("name", "description", "columns", "data_tests")},
+           **({"data_tests": key_tests(place, contract)} if key_tests(place, contract) else {}),
            "columns": columns}
     return {"version": 2, "models": [out]}
 

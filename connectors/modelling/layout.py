@@ -5,7 +5,7 @@ Staging models are named ``stg_<dept>__<entity>``; the folder is the department 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.settings import REPO_ROOT
@@ -21,6 +21,11 @@ class StagingPlace:
     # Fields holding credit codes: rows quarantined only because one of them is missing or fails its
     # checksum are read back by staging, so that enterprise resolution can match them by name and district.
     identity_fields: tuple[str, ...] = ()
+    # Contract fields staging gives a clearer name: the column keeps the field's description and class.
+    renames: dict[str, str] = field(default_factory=dict)
+
+    def column(self, contract_field: str) -> str:
+        return self.renames.get(contract_field, contract_field)
 
     @property
     def model(self) -> str:
@@ -33,16 +38,23 @@ class StagingPlace:
 
 PLACES = [
     StagingPlace("permit", "permits", "permit", ("credit_code",)),
-    StagingPlace("permit_outlet_limit", "permits", "outlet_limit"),
-    StagingPlace("disposal_licence", "permits", "disposal_licence"),
+    StagingPlace("permit_outlet_limit", "permits", "outlet_limit",
+                 renames={"annual_permitted_quantity": "annual_permitted_quantity_t"}),
+    StagingPlace("disposal_licence", "permits", "disposal_licence",
+                 renames={"annual_capacity_tonnes": "annual_capacity_t"}),
     StagingPlace("credit_rating", "credit", "rating", ("credit_code",)),
-    StagingPlace("monitoring_hourly", "monitoring", "hourly"),
-    StagingPlace("monitoring_daily", "monitoring", "daily"),
+    StagingPlace("monitoring_hourly", "monitoring", "hourly",
+                 renames={"cn": "command_code", "st": "system_code", "qn": "request_no", "rtd": "realtime_value",
+                          "cou": "cumulative_value", "flag": "data_flag"}),
+    StagingPlace("monitoring_daily", "monitoring", "daily",
+                 renames={"cn": "command_code", "st": "system_code", "qn": "request_no", "rtd": "realtime_value",
+                          "cou": "cumulative_value", "flag": "data_flag"}),
     StagingPlace("air_station_hourly", "stations", "air_hourly"),
-    StagingPlace("water_section_reading", "stations", "water_reading"),
+    StagingPlace("water_section_reading", "stations", "water_reading", renames={"do": "dissolved_oxygen"}),
     StagingPlace("waste_manifest", "waste", "manifest",
                  ("generator_credit_code", "transporter_credit_code", "receiver_credit_code")),
-    StagingPlace("waste_manifest_item", "waste", "manifest_item"),
+    StagingPlace("waste_manifest_item", "waste", "manifest_item",
+                 renames={"shipped_tonnes": "shipped_t", "received_tonnes": "received_t"}),
     StagingPlace("hw_code", "waste", "hw_code"),
     StagingPlace("district", "reference", "district"),
     StagingPlace("pollutant_code", "reference", "pollutant_code"),

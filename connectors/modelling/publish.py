@@ -91,9 +91,11 @@ def _write_catalog(settings: Settings, lake: Lake, version: str, items: list[Pub
             con.execute(f"create schema {zone}")
             for item in items:
                 files = lake.path(zone, item.name, f"version={version}", "*.parquet")
-                con.execute(f"create view {zone}.{item.name} as select * from read_parquet('{files}', hive_partitioning = false)")
+                con.execute(f"create view {zone}.{item.name} as "
+                            f"select * from read_parquet('{files}', hive_partitioning = false)")
                 if item.description:
-                    con.execute(f"comment on view {zone}.{item.name} is '{item.description.replace(chr(39), '')}'")
+                    text = item.description.replace("'", "")
+                    con.execute(f"comment on view {zone}.{item.name} is '{text}'")
         con.execute("create schema lake_meta")
         con.execute("create table lake_meta.publish as select ? as version, ? as published_at, ? as models",
                     [version, datetime.now(UTC).isoformat(), json.dumps(rows, ensure_ascii=False)])

@@ -27,6 +27,6 @@
     regexp_replace(
         regexp_replace(
             replace(replace(replace(replace(trim({{ column }}), ' ', ''), '　', ''), '（', '('), '）', ')'),
-            '(股份有限公司|有限责任公司|有限公司|公司)$', ''),
+            '(股份)?(有限责任公司|有限公司|公司)$', ''),
         '^杭州市', '杭州')
 {%- endmacro %}

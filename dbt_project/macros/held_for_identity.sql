@@ -28,8 +28,12 @@
         {{ 'try_cast(' ~ name ~ ' as ' ~ type ~ ')' if type != 'varchar' else name }} as {{ name }},
         {%- endfor %}
         'quarantine' as record_origin
-    from {{ source(source_name ~ '_quarantine', table) }}
-    where {{ all_rules_in('_failed_rules', allowed) }}
+    from (
+        -- a daily export quarantines the same bad row again each day: keep one copy
+        select *, row_number() over (partition by _record_hash order by _ingested_at) as copy_rank
+        from {{ source(source_name ~ '_quarantine', table) }}
+    ) as held
+    where copy_rank = 1 and {{ all_rules_in('_failed_rules', allowed) }}
 {% endmacro %}
 
 {% macro all_rules_in(column, allowed) %}

@@ -40,7 +40,7 @@ licence_cover as (
         i.item_no,
         bool_or(
             l.licence_no is not null
-            and list_contains(l.category_list, i.waste_code_category)
+            and position(',' || i.waste_code_category || ',' in ',' || l.categories || ',') > 0
             and cast(coalesce(m.shipped_at, m.created_at) as date) between l.valid_from and l.valid_to
         ) as is_covered
     from items as i

@@ -1,0 +1,58 @@
+"""What the modelling DAG needs from us: the Cosmos configuration, its trigger Assets and the publish task."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from connectors.airflow_tasks import asset_uri
+from connectors.contracts import load_contracts
+from connectors.modelling.layout import DBT_PROJECT_DIR
+from connectors.modelling.runner import dbt_env
+from connectors.settings import Settings
+
+# Every task that writes the DuckDB build area runs in this pool of one slot: DuckDB allows one writer.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def manifest_path() -> Path:
+    return Path(os.environ.get("ENVLAKE_DBT_MANIFEST", str(DBT_PROJECT_DIR / "target" / "manifest.json")))
+
+
+def ingestion_assets() -> Any:
+    """Any landed raw dataset triggers the models (data-aware scheduling on the ingestion DAGs' outlets)."""
+    from airflow.sdk import Asset, AssetAny
+
+    return AssetAny(*(Asset(name=f"raw.{ds}", uri=asset_uri(ds)) for ds in sorted(load_contracts())))
+
+
+def cosmos_group_args() -> dict[str, Any]:
+    """Arguments of the Cosmos ``DbtTaskGroup``: rendered from the manifest, dbt run in-process, one slot."""
+    from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+
+    path = manifest_path()
+    if not path.exists():
+        raise FileNotFoundError(f"no dbt manifest at {path}: run `envlake models parse` before loading the DAGs")
+    return {
+        "project_config": ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=path,
+                                        project_name="envlake", partial_parse=True),
+        "profile_config": ProfileConfig(profile_name="envlake", target_name="duckdb",
+                                        profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"),
+        # A test with several parents (relationships) runs in its own task once all of them are built.
+        "execution_config": ExecutionConfig(execution_mode=ExecutionMode.LOCAL,
+                                            invocation_mode=InvocationMode.DBT_RUNNER,
+                                            test_indirect_selection=TestIndirectSelection.CAUTIOUS),
+        "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
+                                      should_detach_multiple_parents_tests=True),
+        "operator_args": {"pool": WAREHOUSE_POOL, "env": dbt_env(Settings.from_env()), "install_deps": False},
+    }
+
+
+def publish_marts() -> dict:
+    """Publish what the build area holds: every upstream dbt task (models and their tests) has succeeded."""
+    from connectors.modelling.publish import publish
+
+    result = publish(Settings.from_env())
+    return {"version": result.version, "rows": result.rows, "catalog": str(result.catalog)}

@@ -1,0 +1,36 @@
+"""Modelling (dbt on DuckDB): staging, enterprise resolution and marts, tested, then published.
+
+Rendered by Cosmos from the dbt manifest (`envlake models parse`), one Airflow task per dbt node, each
+running `dbt build` on it (model and its tests). Every task that writes the DuckDB build area runs in
+the one-slot `duckdb_warehouse` pool. Publishing runs only when every dbt task succeeded, so a failing
+test leaves the last published version in place. Triggered by any landed raw dataset.
+"""
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+from cosmos import DbtTaskGroup
+
+from connectors.airflow_tasks import default_args
+from connectors.modelling.airflow_support import WAREHOUSE_POOL, cosmos_group_args, ingestion_assets, publish_marts
+
+
+@dag(
+    dag_id="model_marts",
+    schedule=ingestion_assets(),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["envlake", "models", "dbt"],
+)
+def model_marts():
+    models = DbtTaskGroup(group_id="dbt", **cosmos_group_args())
+
+    @task(pool=WAREHOUSE_POOL, outlets=[Asset(name="shared.marts", uri="envlake://shared/marts")])
+    def publish() -> dict:
+        return publish_marts()
+
+    models >> publish()
+
+
+model_marts()

@@ -1,0 +1,45 @@
+"""What the demo shows of the published marts, read like any department would: through the catalog file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from connectors.lakefs import Lake
+from connectors.modelling.publish import current
+from envlake_cli.output import console, print_table
+
+SCORECARD = """
+select overall_rank, district_name, mean_aqi, water_compliance_pct, exceedance_rate_pct,
+       manifest_anomaly_rate_pct, mean_component_rank
+from shared.mart_district_scorecard order by overall_rank, district_code limit {limit}
+"""
+
+
+def published_summary(lake: Lake, limit: int = 5) -> dict[str, Any] | None:
+    state = current(lake)
+    if state is None:
+        return None
+    con = duckdb.connect(state["catalog"], read_only=True)
+    try:
+        scorecard = con.execute(SCORECARD.format(limit=limit))
+        columns = [d[0] for d in scorecard.description]
+        top = [dict(zip(columns, row, strict=True)) for row in scorecard.fetchall()]
+        events = con.execute("select count(*) from shared.fct_exceedance_event").fetchone()[0]
+        anomalies = con.execute("select count(*), count(distinct manifest_no) from shared.fct_manifest_anomaly"
+                                ).fetchone()
+    finally:
+        con.close()
+    return {"version": state["version"], "catalog": state["catalog"], "models": state["models"],
+            "scorecard_top": top, "exceedance_events": events, "manifest_anomalies": anomalies[0],
+            "anomalous_manifests": anomalies[1]}
+
+
+def print_published(p: dict[str, Any]) -> None:
+    print_table(f"环境质量综合排名（前{len(p['scorecard_top'])}名）— published {p['version']}",
+                ["排名", "区县", "AQI均值", "水质达标率%", "超标率%", "联单异常率%", "平均名次"],
+                [list(r.values()) for r in p["scorecard_top"]])
+    console.print(f"超标事件 exceedance events: {p['exceedance_events']}; 联单异常 manifest anomalies: "
+                  f"{p['manifest_anomalies']} on {p['anomalous_manifests']} manifests", highlight=False)
+    console.print(f"read-only catalog for departments and dashboards: {p['catalog']}", highlight=False)

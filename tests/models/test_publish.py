@@ -1,0 +1,101 @@
+"""Write-audit-publish: marts reach shared/ only through a passing build; readers use the catalog."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from connectors.lakefs import Lake
+from connectors.modelling.build import build_and_publish
+from connectors.modelling.publish import PublishBlocked, current
+from tests.models.conftest import ModelledLake
+
+pytestmark = pytest.mark.integration
+
+MARTS = {"dim_enterprise", "fct_monitoring_hourly", "fct_exceedance", "fct_exceedance_event", "fct_air_quality_daily",
+         "fct_water_section_class", "fct_waste_transfer", "fct_manifest_anomaly", "mart_enterprise_risk",
+         "mart_inspection_plan", "mart_district_scorecard", "snap_permit_status", "snap_credit_grade"}
+
+READER = """
+import duckdb, json, sys, time
+catalog, seconds = sys.argv[1], float(sys.argv[2])
+done, errors, stop = 0, [], time.time() + seconds
+while time.time() < stop:
+    try:
+        con = duckdb.connect(catalog, read_only=True)
+        con.execute("select count(*) from shared.mart_district_scorecard").fetchone()
+        con.execute("select count(*), max(aqi) from shared.fct_air_quality_daily").fetchone()
+        con.close()
+        done += 1
+    except Exception as exc:
+        errors.append(str(exc))
+print(json.dumps({"queries": done, "errors": errors[:5], "error_count": len(errors)}))
+"""
+
+
+def test_every_mart_is_published_to_curated_and_shared(modelled_lake: ModelledLake) -> None:
+    assert modelled_lake.cycle.run.success and not modelled_lake.cycle.run.failed
+    state = current(Lake(modelled_lake.settings.lake))
+    assert state is not None and set(state["models"]) == MARTS
+    con = duckdb.connect(str(modelled_lake.settings.catalog), read_only=True)
+    for zone in ("curated", "shared"):
+        views = {r[0] for r in con.execute(
+            "select view_name from duckdb_views() where schema_name = ? and not internal", [zone]).fetchall()}
+        assert views == MARTS
+    for mart, rows in state["models"].items():
+        assert con.execute(f"select count(*) from shared.{mart}").fetchone()[0] == rows
+    assert con.execute("select count(*) from shared.mart_district_scorecard").fetchone()[0] == 13
+    assert state["models"]["fct_monitoring_hourly"] > 0 and state["models"]["fct_exceedance_event"] > 0
+
+
+def test_the_catalog_refuses_writes(modelled_lake: ModelledLake) -> None:
+    con = duckdb.connect(str(modelled_lake.settings.catalog), read_only=True)
+    with pytest.raises(duckdb.Error):
+        con.execute("create table shared.x as select 1")
+
+
+def test_a_second_process_reads_the_catalog_while_models_build(modelled_lake: ModelledLake) -> None:
+    before = current(Lake(modelled_lake.settings.lake))["version"]
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(modelled_lake.settings.catalog), "25"],
+                              stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    cycle = build_and_publish(modelled_lake.settings)
+    out = json.loads(reader.communicate(timeout=120)[0])
+    assert out["error_count"] == 0, out["errors"]
+    assert out["queries"] > 10
+    assert cycle.published is not None and cycle.published.version != before
+
+
+def test_an_incremental_build_adds_nothing_when_nothing_landed(modelled_lake: ModelledLake) -> None:
+    lake = Lake(modelled_lake.settings.lake)
+    rows = current(lake)["models"]["fct_monitoring_hourly"]
+    again = build_and_publish(modelled_lake.settings, select=["fct_monitoring_hourly+"])
+    assert again.published is not None and again.published.rows["fct_monitoring_hourly"] == rows
+
+
+def test_a_failing_audit_blocks_publishing_and_names_the_test(modelled_lake: ModelledLake) -> None:
+    lake = Lake(modelled_lake.settings.lake)
+    before = current(lake)
+    # A district file that repeats a code: the key test on the district reference must fail.
+    bad = pa.table({"district_code": ["330106"], "district_name": ["西湖区（重复）"], "is_current": [True],
+                    "successor_code": pa.array([None], pa.string()), "valid_until": pa.array([None], pa.date32()),
+                    "_run_id": ["bad"], "_source": ["test"], "_record_hash": pa.array([1], pa.uint64())})
+    path = lake.path("raw", "district", "ingest_date=2099-01-01", "part-bad.parquet")
+    lake.write_parquet(bad, path)
+    try:
+        with pytest.raises(PublishBlocked, match="unique_stg_reference__district_district_code"):
+            build_and_publish(modelled_lake.settings)
+        assert current(lake) == before, "the last published version must stay"
+        con = duckdb.connect(str(modelled_lake.settings.catalog), read_only=True)
+        assert con.execute("select count(*) from shared.mart_district_scorecard").fetchone()[0] == 13
+        log = lake.read_table("_meta", "publish_log").to_pylist()
+        blocked = [r for r in log if r["status"] == "blocked"]
+        assert blocked and "unique_stg_reference__district_district_code" in blocked[-1]["message"]
+    finally:
+        lake.fs.delete_file(path)
