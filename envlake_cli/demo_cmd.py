@@ -51,7 +51,7 @@ def demo(
                     progress.update(step, description=f"airflow dags test {dag_id}")
                     run_dag(dag_id, env)
                 progress.update(step, description="dbt parse (the manifest the modelling DAG is rendered from)")
-                parse_manifest(settings)
+                parse_manifest(settings, quiet=True)
                 progress.update(step, description=f"airflow dags test {MODEL_DAG}: dbt build, tests, publish")
                 run_dag(MODEL_DAG, env)
             except (AirflowRunError, DbtRunError) as exc:

@@ -69,12 +69,15 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def run_dbt(args: list[str], settings: Settings | None = None, variables: dict[str, Any] | None = None) -> DbtRun:
-    """``dbt <args>`` in this process; results per node. Raises only when dbt itself cannot start."""
+def run_dbt(args: list[str], settings: Settings | None = None, variables: dict[str, Any] | None = None,
+            quiet: bool = False) -> DbtRun:
+    """``dbt <args>`` in this process; results per node. Raises only when dbt itself cannot start.
+    ``quiet`` keeps dbt's log off the terminal (it still goes to dbt's log file)."""
     from dbt.cli.main import dbtRunner
 
     settings = settings or Settings.from_env()
-    command = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    command = (["--log-level", "none"] if quiet else []) + [
+        *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     if variables:
         command += ["--vars", json.dumps(variables, ensure_ascii=False)]
     with environment(dbt_env(settings)):
@@ -89,9 +92,9 @@ def run_dbt(args: list[str], settings: Settings | None = None, variables: dict[s
     return DbtRun(command, bool(outcome.success), results)
 
 
-def parse_manifest(settings: Settings | None = None) -> Path:
+def parse_manifest(settings: Settings | None = None, quiet: bool = False) -> Path:
     """``dbt parse``: the manifest Cosmos renders the modelling DAG from."""
-    run = run_dbt(["parse"], settings)
+    run = run_dbt(["parse"], settings, quiet=quiet)
     if not run.success:
         raise DbtRunError("dbt parse failed: fix the project (see dbt's messages above)")
     return DBT_PROJECT_DIR / "target" / "manifest.json"

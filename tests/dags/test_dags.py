@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from connectors import load_log
@@ -14,6 +15,8 @@ from connectors.airflow_runner import airflow_env, migrate, run_dag
 from connectors.hj212.landing import landing_folder
 from connectors.hj212.receiver import ReceiverThread
 from connectors.lakefs import Lake
+from connectors.modelling.publish import current
+from connectors.modelling.runner import parse_manifest
 from connectors.settings import REPO_ROOT, Settings
 from simulators.demo_sources import DemoSources
 from tests.conftest import free_port
@@ -49,6 +52,7 @@ def airflow(tmp_path_factory: pytest.TempPathFactory):
 @pytest.mark.airflow
 def test_dagbag_has_no_import_errors(airflow) -> None:
     _, env = airflow
+    parse_manifest(airflow[0])
     code = ("from airflow.dag_processing.dagbag import DagBag; import json; "
             "b = DagBag(); "
             "print(json.dumps({'errors': {k: str(v) for k, v in b.import_errors.items()}, 'dags': sorted(b.dag_ids),"
@@ -60,7 +64,8 @@ def test_dagbag_has_no_import_errors(airflow) -> None:
     assert result["errors"] == {}
     assert set(EXPECTED) <= set(result["dags"])
     assert result["schedules"]["ingest_permits"] == "@daily"
-    assert len(DAG_FILES) == len(EXPECTED)
+    assert "model_marts" in result["dags"]
+    assert len(DAG_FILES) == len(EXPECTED) + 1
     for path in DAG_FILES:
         assert len(path.read_text().splitlines()) <= 70, f"{path.name} is not a thin DAG file"
 
@@ -82,3 +87,17 @@ def test_dag_runs_against_the_simulators(airflow, dag_id: str) -> None:
         assert runs and runs[-1]["status"] == "success"
         assert runs[-1]["rows_in"] == runs[-1]["rows_landed"] + runs[-1]["rows_quarantined"] > 0
         assert Path(lake.files("raw", dataset)[0]).exists()
+
+
+@pytest.mark.airflow
+def test_model_dag_builds_tests_and_publishes(airflow) -> None:
+    """After the ingestion DAGs above: the Cosmos-rendered modelling DAG builds every node and publishes."""
+    settings, env = airflow
+    parse_manifest(settings)
+    run_dag("model_marts", env)
+    state = current(Lake(settings.lake))
+    assert state is not None and state["models"]["mart_district_scorecard"] == 13
+    log = (Path(env["AIRFLOW_HOME"]) / "demo-logs" / "model_marts.log").read_text(errors="replace")
+    assert "dbt.fct_exceedance" in log or "fct_exceedance" in log
+    con = duckdb.connect(str(settings.catalog), read_only=True)
+    assert con.execute("select count(*) from shared.fct_monitoring_hourly").fetchone()[0] > 40 * 24

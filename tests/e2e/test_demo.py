@@ -13,6 +13,23 @@ from connectors.credit_code import is_valid_uscc
 from tests.conftest import free_port
 
 
+READER = """
+import duckdb, json, os, sys, time
+catalog, stop = sys.argv[1], sys.argv[2]
+done, errors = 0, []
+while not os.path.exists(stop):
+    try:
+        con = duckdb.connect(catalog, read_only=True)
+        con.execute("select count(*), min(overall_rank) from shared.mart_district_scorecard").fetchone()
+        con.close()
+        done += 1
+    except Exception as exc:
+        errors.append(str(exc))
+    time.sleep(0.05)
+print(json.dumps({"queries": done, "errors": errors[:5], "error_count": len(errors)}))
+"""
+
+
 def count_rows(folder: Path) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in folder.rglob("*.parquet"))
 
@@ -26,7 +43,16 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "envlake_cli.main", "demo", "--json"]
     first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr[-2000:]
-    rows = {r["dataset"]: r for r in json.loads(first.stdout)}
+    output = json.loads(first.stdout)
+    rows = {r["dataset"]: r for r in output["datasets"]}
+    published = output["published"]
+    assert set(published["models"]) >= {"dim_enterprise", "fct_monitoring_hourly", "fct_exceedance",
+                                         "fct_air_quality_daily", "fct_water_section_class", "fct_waste_transfer",
+                                         "mart_enterprise_risk", "mart_inspection_plan", "mart_district_scorecard"}
+    assert len(published["scorecard_top"]) == 5 and published["exceedance_events"] > 0
+    catalog = Path(published["catalog"])
+    for mart in published["models"]:
+        assert list((tmp_path / "lake" / "shared" / mart).glob("version=*/*.parquet")), mart
     assert set(rows) == {"permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code",
                          "monitoring_hourly", "monitoring_daily", "air_station_hourly", "water_section_reading",
                          "hw_code", "disposal_licence", "waste_manifest", "waste_manifest_item"}
@@ -41,9 +67,18 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
         assert len(quarantine) == rows[dataset]["quarantined"] > 0
         assert all(r["_rule_id"].startswith(f"{dataset}.credit_code.") and r["_reason"] for r in quarantine)
         assert all(r["credit_code"] is None or not is_valid_uscc(r["credit_code"]) for r in quarantine)
+    # A department reads the published catalog, read-only, all through the second run and its modelling DAG.
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(catalog), str(tmp_path / "stop")],
+                              stdout=subprocess.PIPE, text=True)
     second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    (tmp_path / "stop").touch()
+    read = json.loads(reader.communicate(timeout=60)[0])
     assert second.returncode == 0, second.stderr[-2000:]
-    again = {r["dataset"]: r for r in json.loads(second.stdout)}
+    assert read["error_count"] == 0 and read["queries"] > 20, read
+    second_output = json.loads(second.stdout)
+    again = {r["dataset"]: r for r in second_output["datasets"]}
+    assert second_output["published"]["version"] != published["version"]
+    assert second_output["published"]["models"]["fct_monitoring_hourly"] == published["models"]["fct_monitoring_hourly"]
     for dataset, row in rows.items():
         assert again[dataset]["raw_rows_total"] == row["raw_rows_total"]
         assert again[dataset]["quarantine_rows_total"] == row["quarantine_rows_total"]

@@ -1,0 +1,143 @@
+"""dbt build on 30 days of simulated monitoring for every outlet, then one more day incrementally.
+
+The lake is landed the way the connectors land it: the API feeds of day 30 from the simulators, and 30
+days of hourly readings of every permitted outlet (the simulators' values, planted exceedances
+included) through the lake writer, one batch per day. `full` is `dbt build` (seeds, models, snapshots,
+tests) into an empty build area; `one_more_day` lands day 31 and builds again, so the incremental
+fct_monitoring_hourly takes only what was ingested since. Target: one_more_day / full < 0.15.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from datetime import date, datetime, time as dtime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from rich.console import Console
+
+from connectors.contracts import load_contract
+from connectors.lakefs import Lake
+from connectors.modelling.build import build_and_publish
+from connectors.settings import Settings
+from connectors.writer import LakeWriter
+from simulators.departments import departments
+from simulators.monitoring import outlet_day, outlets
+
+DAYS = int(os.environ.get("ENVLAKE_BENCH_DBT_DAYS", "30"))
+HERE = Path(__file__).resolve().parent
+console = Console()
+
+
+def readings(depts, seed: int, start: date, day: int) -> pa.Table:
+    """One day of hourly averages of every outlet, as the HJ 212 parser would hand them to the writer."""
+    columns: dict[str, list] = {k: [] for k in ("mn", "st", "pollutant_code", "avg", "flag")}
+    hours: list[np.ndarray] = []
+    for i, o in enumerate(outlets(depts.limits, day)):
+        values, _ = outlet_day(o, seed, day, i)
+        st = "32" if o.medium == "废水" else "31"
+        for code, v in values.hourly.items():
+            columns["mn"] += [o.mn] * 24
+            columns["st"] += [st] * 24
+            columns["pollutant_code"] += [code] * 24
+            columns["avg"].append(np.round(v, 2))
+            columns["flag"].append(values.flags if code != values.flow_code else np.full(24, "N"))
+            hours.append(np.arange(24))
+    avg = np.concatenate(columns["avg"])
+    hour = np.concatenate(hours)
+    day_start = np.datetime64(datetime.combine(start + timedelta(days=day), dtime()), "us")
+    times = day_start + (hour * 3_600_000_000).astype("timedelta64[us]")
+    stamp = [f"{(start + timedelta(days=day)):%Y%m%d}{h:02d}0000000" for h in range(24)]
+    n = len(avg)
+    return pa.table({
+        "mn": columns["mn"], "st": columns["st"], "cn": ["2061"] * n, "qn": [stamp[h] for h in hour],
+        "data_time": pa.array(times, pa.timestamp("us")), "pollutant_code": columns["pollutant_code"],
+        "code_sent": columns["pollutant_code"], "rtd": pa.nulls(n, pa.float64()), "avg_value": avg,
+        "min_value": avg * 0.85, "max_value": avg * 1.15, "cou": avg * 3.6,
+        "flag": np.concatenate(columns["flag"]).astype(str), "packet_flag": ["5"] * n,
+    })
+
+
+def land_monitoring(settings: Settings, depts, first: int, last: int) -> int:
+    writer, contract = LakeWriter(Lake(settings.lake)), load_contract("monitoring_hourly")
+    start = date.fromisoformat(settings.sim_start_date)
+    rows = 0
+    for day in range(first, last):
+        record = writer.land(contract, readings(depts, settings.sim_seed, start, day), source=f"bench:day{day}")
+        rows += record.rows_landed
+    return rows
+
+
+def land_other_feeds(settings: Settings, day: int) -> None:
+    from connectors.airflow_tasks import land, land_waste_drops
+    from simulators.demo_sources import DemoSources
+    from tests.models.conftest import API_DATASETS
+
+    with DemoSources(settings, day):
+        for dataset in API_DATASETS:
+            land(dataset)
+        land_waste_drops()
+
+
+def dbt_figures() -> dict:
+    root = Path(tempfile.mkdtemp(prefix="envlake-bench-dbt-"))
+    saved = dict(os.environ)
+    from tests.conftest import free_port
+
+    os.environ.update({"ENVLAKE_LAKE": str(root / "lake"), "ENVLAKE_SIM_DIR": str(root / "sim"),
+                       "ENVLAKE_CREDIT_DB_URL": f"sqlite:///{root / 'sim' / 'credit.sqlite'}",
+                       "ENVLAKE_PERMIT_API_URL": f"http://127.0.0.1:{free_port()}",
+                       "ENVLAKE_STATION_API_URL": f"http://127.0.0.1:{free_port()}"})
+    for key in ("ENVLAKE_WAREHOUSE", "ENVLAKE_CATALOG", "ENVLAKE_LANDING"):
+        os.environ.pop(key, None)
+    try:
+        settings = Settings.from_env()
+        depts = departments(settings.sim_seed, settings.sim_start_date)
+        console.print(f"landing {DAYS} days of monitoring for every outlet and the other feeds")
+        land_other_feeds(settings, DAYS)
+        rows = land_monitoring(settings, depts, 0, DAYS)
+        console.print(f"dbt build (full) over {rows:,} hourly readings")
+        started = time.perf_counter()
+        full = build_and_publish(settings)
+        full_s = time.perf_counter() - started
+        extra = land_monitoring(settings, depts, DAYS, DAYS + 1)
+        console.print(f"dbt build after one more day ({extra:,} readings)")
+        started = time.perf_counter()
+        again = build_and_publish(settings)
+        incremental_s = time.perf_counter() - started
+        return {
+            "days": DAYS, "outlets": len(outlets(depts.limits, DAYS)), "hourly_readings": rows,
+            "one_more_day_readings": extra, "nodes": len(full.run.results),
+            "full_build_seconds": round(full_s, 2), "one_more_day_seconds": round(incremental_s, 2),
+            "ratio_one_more_day_to_full": round(incremental_s / full_s, 3),
+            "fct_monitoring_hourly_rows": again.published.rows["fct_monitoring_hourly"] if again.published else None,
+            "slowest_nodes_full": sorted(((r.name, round(r.execution_time, 2)) for r in full.run.results),
+                                         key=lambda x: -x[1])[:5],
+            "slowest_nodes_one_more_day": sorted(((r.name, round(r.execution_time, 2)) for r in again.run.results),
+                                                 key=lambda x: -x[1])[:5],
+            "target": {"ratio_one_more_day_to_full": "< 0.15"},
+            "includes": "dbt build with publish: seeds, 40 models, 2 snapshots, ~90 tests, Parquet export, catalog",
+        }
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    figures = dbt_figures()
+    out = HERE / "results.json"
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    previous["dbt_build"] = figures
+    out.write_text(json.dumps(previous, ensure_ascii=False, indent=2) + "\n")
+    console.print(f"dbt build full {figures['full_build_seconds']} s, one more day {figures['one_more_day_seconds']} s: "
+                  f"ratio {figures['ratio_one_more_day_to_full']}; written to {out}")
+
+
+if __name__ == "__main__":
+    main()
