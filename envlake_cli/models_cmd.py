@@ -61,7 +61,8 @@ def build(
     """dbt build (seeds, models, snapshots, tests) into the build area, then publish if every test passed."""
     try:
         with console.status("dbt build", spinner="dots") if not as_json else _null():
-            cycle = build_and_publish(select=select, variables=_vars(var or []), publish_after=not no_publish)
+            cycle = build_and_publish(select=select, variables=_vars(var or []), publish_after=not no_publish,
+                                      quiet=as_json)
     except (DbtRunError, PublishBlocked) as exc:
         fail(str(exc), "fix the data or the model, then build again")
     if cycle.run.failed or not cycle.run.success:

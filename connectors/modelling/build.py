@@ -25,12 +25,14 @@ def check_generated() -> None:
 
 
 def build_and_publish(settings: Settings | None = None, select: list[str] | None = None,
-                      variables: dict[str, Any] | None = None, publish_after: bool = True) -> CycleResult:
+                      variables: dict[str, Any] | None = None, publish_after: bool = True,
+                      quiet: bool = False) -> CycleResult:
     """Build into the build area; publish only when every node and test passed (else PublishBlocked)."""
     settings = settings or Settings.from_env()
     check_generated()
     args = ["build"] + (["--select", *select] if select else [])
-    run = run_dbt(args, settings, variables)
+    run = run_dbt(args, settings, variables, quiet=quiet)
     if not publish_after:
         return CycleResult(run, None)
-    return CycleResult(run, publish(settings, run))
+    built = {r.name for r in run.results if r.resource_type in ("model", "snapshot")} if select else None
+    return CycleResult(run, publish(settings, run, only=built))

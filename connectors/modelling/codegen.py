@@ -92,8 +92,13 @@ def key_tests(place: StagingPlace, contract: Contract) -> list[dict[str, Any]]:
     if len(contract.primary_key) == 1:
         return []  # a `unique` test on the column instead
     severity = "warn" if contract.kind == "fact" or place.identity_fields else "error"
-    return [{"unique_combination": {"arguments": {"columns": [place.column(k) for k in contract.primary_key]},
-                                    "config": {"severity": severity}}}]
+    columns = [place.column(k) for k in contract.primary_key]
+    if contract.kind == "fact" and contract.event_time:
+        # a growing fact: each run checks the newest days, not the whole history again
+        return [{"unique_combination_recent": {
+            "arguments": {"columns": columns, "time_column": place.column(contract.event_time)},
+            "config": {"severity": severity}}}]
+    return [{"unique_combination": {"arguments": {"columns": columns}, "config": {"severity": severity}}}]
 
 
 def column_tests(place: StagingPlace, contract: Contract, f: Field) -> list[Any]:

@@ -1,14 +1,24 @@
 """Write-audit-publish: marts built and tested in the build area are published to ``curated/`` and ``shared/``.
 
-Each publish writes every mart into a new version folder (``<zone>/<model>/version=<id>/``), then swaps
-in a new read-only catalog file of views over exactly those files (``os.replace``: readers see the old
-set or the new one, never a mix) and records the version in ``_meta/publish/current.json``. Nothing is
-published when a dbt node failed: the last published version stays in place and the failing tests are
-named. ``shared/`` leaves out columns classified 不予共享 (``none``) or personal (``pii``).
+A publish exports the marts as Parquet, then swaps in a new read-only catalog file of views over
+exactly those files (``os.replace``: readers see the old set or the new one, never a mix) and writes
+the version's manifest (``_meta/publish/versions/<id>.json``, and ``current.json``). Files are never
+changed once written, so a version can reuse files of the one before:
+
+- a mart the build did not touch (a selective build) keeps its files;
+- a mart declared partitioned (``meta: {publish_partition: <date column>, publish_watermark: <column>}``,
+  e.g. the incremental ``fct_monitoring_hourly``) rewrites only the partitions holding rows newer than
+  the watermark of the last publish;
+- every other mart is exported whole into ``<zone>/<mart>/version=<id>/``.
+
+Nothing is published when a dbt node failed: the last published version stays in place and the failing
+tests are named. ``shared/`` leaves out columns classified 不予共享 (``none``) or personal (``pii``).
+Files no kept version refers to are removed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -19,6 +29,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from connectors.lakefs import Lake
@@ -42,6 +53,8 @@ class Publishable:
     relation: str
     withheld_from_shared: list[str] = field(default_factory=list)
     description: str = ""
+    partition: str | None = None
+    watermark: str | None = None
 
 
 @dataclass
@@ -50,6 +63,7 @@ class PublishResult:
     published_at: datetime
     rows: dict[str, int]
     catalog: Path
+    rewritten: dict[str, str] = field(default_factory=dict)  # mart -> "whole", "partitions: n" or "kept"
 
 
 def publishable(man: dict[str, Any]) -> list[Publishable]:
@@ -60,13 +74,21 @@ def publishable(man: dict[str, Any]) -> list[Publishable]:
             continue
         withheld = [c for c, col in node.get("columns", {}).items()
                     if col.get("meta", {}).get("sharing_class") == "none" or col.get("meta", {}).get("pii")]
+        meta = node.get("config", {}).get("meta", {}) or node.get("meta", {})
         out.append(Publishable(node["name"], f'{node["schema"]}.{node["alias"] or node["name"]}', withheld,
-                               node.get("description", "")))
+                               node.get("description", ""), meta.get("publish_partition"),
+                               meta.get("publish_watermark")))
     return sorted(out, key=lambda p: p.name)
 
 
 def new_version() -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, item: Publishable, zone: str) -> str:
+    if zone == "curated" or not item.withheld_from_shared:
+        return "*"
+    return f"* exclude ({', '.join(item.withheld_from_shared)})"
 
 
 def _export(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, path: str) -> None:
@@ -80,8 +102,56 @@ def _export(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, path: str) 
             w.write_batch(batch)
 
 
-def _write_catalog(settings: Settings, lake: Lake, version: str, items: list[Publishable],
-                   rows: dict[str, int]) -> Path:
+def _schema_key(con: duckdb.DuckDBPyConnection, item: Publishable) -> str:
+    described = con.execute(f"describe {item.relation}").fetchall()
+    return hashlib.sha256(json.dumps([(r[0], r[1]) for r in described]).encode()).hexdigest()[:16]
+
+
+def _partition_files(con: duckdb.DuckDBPyConnection, lake: Lake, item: Publishable, zone: str, version: str,
+                     days: list[str]) -> dict[str, str]:
+    """One file per partition value in ``days``: {day: path}."""
+    files = {}
+    columns = _columns(con, item, zone)
+    for day in days:
+        path = lake.path(zone, item.name, f"{item.partition}={day}", f"part-{version}.parquet")
+        _export(con, lake, f"select {columns} from {item.relation} where {item.partition} = date '{day}'", path)
+        files[day] = path
+    return files
+
+
+def _export_item(con: duckdb.DuckDBPyConnection, lake: Lake, item: Publishable, version: str,
+                 previous: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """Export one mart (or the partitions that changed); returns its manifest entry and what was done."""
+    schema_key = _schema_key(con, item)
+    entry: dict[str, Any] = {"rows": con.execute(f"select count(*) from {item.relation}").fetchone()[0],
+                             "schema": schema_key}
+    if item.partition and item.watermark:
+        watermark = con.execute(f"select cast(max({item.watermark}) as varchar) from {item.relation}").fetchone()[0]
+        entry["watermark"] = watermark
+        reusable = previous and previous.get("schema") == schema_key and previous.get("watermark")
+        if reusable:
+            changed = [str(r[0]) for r in con.execute(
+                f"select distinct {item.partition} from {item.relation} "
+                f"where {item.watermark} > cast(? as timestamp) order by 1", [previous["watermark"]]).fetchall()]
+            kept = {z: {d: p for d, p in previous["partitions"][z].items() if d not in changed}
+                    for z in PUBLISH_ZONES}
+        else:
+            changed = [str(r[0]) for r in con.execute(
+                f"select distinct {item.partition} from {item.relation} order by 1").fetchall()]
+            kept = {z: {} for z in PUBLISH_ZONES}
+        entry["partitions"] = {z: {**kept[z], **_partition_files(con, lake, item, z, version, changed)}
+                               for z in PUBLISH_ZONES}
+        entry["files"] = {z: sorted(entry["partitions"][z].values()) for z in PUBLISH_ZONES}
+        return entry, f"partitions: {len(changed)}"
+    entry["files"] = {}
+    for zone in PUBLISH_ZONES:
+        path = lake.path(zone, item.name, f"version={version}", "part-0.parquet")
+        _export(con, lake, f"select {_columns(con, item, zone)} from {item.relation}", path)
+        entry["files"][zone] = [path]
+    return entry, "whole"
+
+
+def _write_catalog(settings: Settings, version: str, items: list[Publishable], marts: dict[str, Any]) -> Path:
     target = settings.catalog
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{version}.inflight")
@@ -90,15 +160,16 @@ def _write_catalog(settings: Settings, lake: Lake, version: str, items: list[Pub
         for zone in PUBLISH_ZONES:
             con.execute(f"create schema {zone}")
             for item in items:
-                files = lake.path(zone, item.name, f"version={version}", "*.parquet")
+                files = ", ".join(f"'{p}'" for p in marts[item.name]["files"][zone])
                 con.execute(f"create view {zone}.{item.name} as "
-                            f"select * from read_parquet('{files}', hive_partitioning = false)")
+                            f"select * from read_parquet([{files}], hive_partitioning = false, union_by_name = true)")
                 if item.description:
                     text = item.description.replace("'", "")
                     con.execute(f"comment on view {zone}.{item.name} is '{text}'")
         con.execute("create schema lake_meta")
         con.execute("create table lake_meta.publish as select ? as version, ? as published_at, ? as models",
-                    [version, datetime.now(UTC).isoformat(), json.dumps(rows, ensure_ascii=False)])
+                    [version, datetime.now(UTC).isoformat(),
+                     json.dumps({k: v["rows"] for k, v in marts.items()}, ensure_ascii=False)])
         con.execute("checkpoint")
     finally:
         con.close()
@@ -114,26 +185,56 @@ def _log(lake: Lake, version: str, status: str, models: dict[str, int], failed: 
     lake.write_parquet(row, lake.path("_meta", "publish_log", f"{version}.parquet"))
 
 
-def current(lake: Lake) -> dict[str, Any] | None:
-    path = lake.path("_meta", "publish", "current.json")
+def _write_json(lake: Lake, path: str, doc: dict[str, Any]) -> None:
+    data = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    lake.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    if lake.is_local:
+        tmp = f"{path}.{secrets.token_hex(4)}.inflight"
+        Path(tmp).write_bytes(data)
+        os.replace(tmp, path)
+    else:
+        with lake.fs.open_output_stream(path) as out:
+            out.write(data)
+
+
+def _read_json(lake: Lake, path: str) -> dict[str, Any] | None:
     if not lake.exists(path):
         return None
     with lake.fs.open_input_stream(path) as fh:
         return json.loads(fh.read().decode("utf-8"))
 
 
-def _remove_old_versions(lake: Lake, items: list[Publishable], keep: int) -> None:
-    from pyarrow import fs as pafs
+def current(lake: Lake) -> dict[str, Any] | None:
+    """The published version readers see: ``version``, ``models`` (rows per mart), ``catalog``, ``marts``."""
+    return _read_json(lake, lake.path("_meta", "publish", "current.json"))
 
+
+def _remove_unreferenced(lake: Lake, items: list[Publishable], keep: int) -> None:
+    """Keep the newest ``keep`` versions' manifests; delete every mart file none of them refers to."""
+    folder = lake.path("_meta", "publish", "versions")
+    manifests = sorted(i.path for i in lake.fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+                       if i.path.endswith(".json"))
+    for old in manifests[:-keep]:
+        lake.fs.delete_file(old)
+    referenced: set[str] = set()
+    for path in manifests[-keep:]:
+        doc = _read_json(lake, path) or {}
+        for mart in doc.get("marts", {}).values():
+            for files in mart["files"].values():
+                referenced.update(files)
     for zone in PUBLISH_ZONES:
         for item in items:
+            for path in lake.files(zone, item.name):
+                if path not in referenced:
+                    lake.fs.delete_file(path)
             base = lake.path(zone, item.name)
-            if not lake.exists(base):
-                continue
-            versions = sorted(i.path for i in lake.fs.get_file_info(pafs.FileSelector(base))
-                              if i.type == pafs.FileType.Directory and i.base_name.startswith("version="))
-            for old in versions[:-keep]:
-                lake.fs.delete_dir(old)
+            if lake.exists(base):
+                for info in lake.fs.get_file_info(pafs.FileSelector(base)):
+                    inside = lake.fs.get_file_info(pafs.FileSelector(info.path, recursive=True)) \
+                        if info.type == pafs.FileType.Directory else [info]
+                    if info.type == pafs.FileType.Directory and not any(
+                            i.type == pafs.FileType.File for i in inside):
+                        lake.fs.delete_dir(info.path)
 
 
 def block(settings: Settings, run: DbtRun) -> None:
@@ -145,8 +246,10 @@ def block(settings: Settings, run: DbtRun) -> None:
     raise PublishBlocked(f"not published, the last published version stays: {message}")
 
 
-def publish(settings: Settings | None = None, run: DbtRun | None = None) -> PublishResult:
-    """Publish every mart of the build area; refuses (and says why) when ``run`` has a failed node."""
+def publish(settings: Settings | None = None, run: DbtRun | None = None,
+            only: set[str] | None = None) -> PublishResult:
+    """Publish the marts of the build area; ``only`` limits the export to marts a selective build touched
+    (the others keep their files). Refuses, and says why, when ``run`` has a failed node."""
     settings = settings or Settings.from_env()
     if run is not None and (run.failed or not run.success):
         block(settings, run)
@@ -155,33 +258,31 @@ def publish(settings: Settings | None = None, run: DbtRun | None = None) -> Publ
     if not items:
         raise PublishBlocked("no model is tagged `publish`: nothing to publish")
     version = new_version()
-    rows: dict[str, int] = {}
+    before = current(lake) or {}
+    previous = before.get("marts", {})
+    marts: dict[str, Any] = {}
+    rewritten: dict[str, str] = {}
     # Read-write like dbt-duckdb's own connection: DuckDB refuses a second in-process connection with another
     # configuration. Publishing runs in the warehouse pool's one slot, so it is still the only writer.
     con = duckdb.connect(str(settings.warehouse))
     try:
         for item in items:
-            rows[item.name] = con.execute(f"select count(*) from {item.relation}").fetchone()[0]
-            for zone in PUBLISH_ZONES:
-                columns = "*" if zone == "curated" or not item.withheld_from_shared else \
-                    f"* exclude ({', '.join(item.withheld_from_shared)})"
-                _export(con, lake, f"select {columns} from {item.relation}",
-                        lake.path(zone, item.name, f"version={version}", "part-0.parquet"))
+            before_item = previous.get(item.name)
+            if before_item and not all(lake.exists(p) for files in before_item["files"].values() for p in files):
+                before_item = None  # files gone (removed by hand?): export it whole again
+            if only is not None and item.name not in only and before_item:
+                marts[item.name], rewritten[item.name] = before_item, "kept"
+                continue
+            marts[item.name], rewritten[item.name] = _export_item(con, lake, item, version, before_item)
     finally:
         con.close()
-    catalog = _write_catalog(settings, lake, version, items, rows)
+    catalog = _write_catalog(settings, version, items, marts)
     published_at = datetime.now(UTC)
+    rows = {k: v["rows"] for k, v in marts.items()}
     state = {"version": version, "published_at": published_at.isoformat(), "models": rows,
-             "catalog": str(catalog)}
-    path = lake.path("_meta", "publish", "current.json")
-    if lake.is_local:
-        lake.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-        tmp = f"{path}.{version}.inflight"
-        Path(tmp).write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-    else:
-        with lake.fs.open_output_stream(path) as out:
-            out.write(json.dumps(state, ensure_ascii=False).encode("utf-8"))
-    _log(lake, version, "published", rows, [], "")
-    _remove_old_versions(lake, items, settings.keep_published_versions)
-    return PublishResult(version, published_at, rows, catalog)
+             "catalog": str(catalog), "marts": marts}
+    _write_json(lake, lake.path("_meta", "publish", "versions", f"{version}.json"), state)
+    _write_json(lake, lake.path("_meta", "publish", "current.json"), state)
+    _log(lake, version, "published", rows, [], json.dumps(rewritten, ensure_ascii=False))
+    _remove_unreferenced(lake, items, settings.keep_published_versions)
+    return PublishResult(version, published_at, rows, catalog, rewritten)

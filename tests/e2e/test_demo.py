@@ -12,7 +12,6 @@ import pytest
 from connectors.credit_code import is_valid_uscc
 from tests.conftest import free_port
 
-
 READER = """
 import duckdb, json, os, sys, time
 catalog, stop = sys.argv[1], sys.argv[2]

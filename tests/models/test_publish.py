@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -77,6 +78,11 @@ def test_an_incremental_build_adds_nothing_when_nothing_landed(modelled_lake: Mo
     rows = current(lake)["models"]["fct_monitoring_hourly"]
     again = build_and_publish(modelled_lake.settings, select=["fct_monitoring_hourly+"])
     assert again.published is not None and again.published.rows["fct_monitoring_hourly"] == rows
+    # nothing new: no day of the partitioned mart is rewritten, and marts outside the selection keep their files
+    assert again.published.rewritten["fct_monitoring_hourly"] == "partitions: 0"
+    assert again.published.rewritten["dim_enterprise"] == "kept"
+    state = current(lake)
+    assert all(Path(p).exists() for mart in state["marts"].values() for files in mart["files"].values() for p in files)
 
 
 def test_a_failing_audit_blocks_publishing_and_names_the_test(modelled_lake: ModelledLake) -> None:

@@ -3,7 +3,8 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['mn', 'pollutant_code', 'data_time'],
-        tags=['publish']
+        tags=['publish'],
+        meta={'publish_partition': 'data_date', 'publish_watermark': 'ingested_at'}
     )
 }}
 /*
