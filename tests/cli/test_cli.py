@@ -65,3 +65,15 @@ def test_contract_commands(args) -> None:
     assert result.returncode == 0, result.stderr
     if "--json" in args:
         assert {c["id"] for c in json.loads(result.stdout)} >= {"permit", "credit_rating"}
+
+
+def test_models_generate_check_passes_on_a_clean_checkout() -> None:
+    result = envlake("models", "generate", "--check")
+    assert result.returncode == 0, result.stderr
+    assert "matches the contracts" in result.stdout
+
+
+def test_models_status_without_a_publish_is_one_clear_line(env) -> None:
+    result = envlake("models", "status")
+    assert result.returncode == 1
+    assert "nothing has been published yet" in result.stderr and "Traceback" not in result.stderr

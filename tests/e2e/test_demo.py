@@ -50,8 +50,11 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
                                          "mart_enterprise_risk", "mart_inspection_plan", "mart_district_scorecard"}
     assert len(published["scorecard_top"]) == 5 and published["exceedance_events"] > 0
     catalog = Path(published["catalog"])
-    for mart in published["models"]:
-        assert list((tmp_path / "lake" / "shared" / mart).glob("version=*/*.parquet")), mart
+    state = json.loads((tmp_path / "lake" / "_meta" / "publish" / "current.json").read_text(encoding="utf-8"))
+    for mart, entry in state["marts"].items():
+        shared = entry["files"]["shared"]
+        assert shared and all(Path(p).is_relative_to(tmp_path / "lake" / "shared" / mart) for p in shared), mart
+        assert all(Path(p).exists() for p in shared), mart
     assert set(rows) == {"permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code",
                          "monitoring_hourly", "monitoring_daily", "air_station_hourly", "water_section_reading",
                          "hw_code", "disposal_licence", "waste_manifest", "waste_manifest_item"}

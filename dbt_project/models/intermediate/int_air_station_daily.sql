@@ -6,15 +6,7 @@
 with
 
 hourly as (
-    select *
-    from (
-        select
-            *,
-            row_number() over (partition by station_code, data_time order by updated_at desc, ingested_at desc)
-                as version_rank
-        from {{ ref('stg_stations__air_hourly') }}
-    )
-    where version_rank = 1
+    {{ newest_version(ref('stg_stations__air_hourly'), ['station_code', 'data_time'], 'updated_at desc, ingested_at desc') }}
 ),
 
 with_o3_8h as (

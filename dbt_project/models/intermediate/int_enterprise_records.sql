@@ -1,4 +1,9 @@
 -- Every mention of an enterprise in every feed: who it says it is (code, name, district) and where.
+{%- set manifest_parties = [
+    ('移出人', 'generator', 'generator_district_code'),
+    ('接受人', 'receiver', 'cast(null as varchar)'),
+    ('承运人', 'transporter', 'cast(null as varchar)'),
+] %}
 with
 
 permits as (
@@ -17,28 +22,15 @@ ratings as (
     from {{ ref('int_credit_rating_current') }}
 ),
 
-generators as (
+manifest_parties as (
+    {%- for role, party, district in manifest_parties %}
     select
-        'waste_manifest', '危废联单', '移出人', manifest_no,
-        generator_credit_code, generator_credit_code_is_valid, generator_name, generator_name_normalised,
-        generator_district_code, record_origin
+        'waste_manifest', '危废联单', '{{ role }}', manifest_no,
+        {{ party }}_credit_code, {{ party }}_credit_code_is_valid, {{ party }}_name, {{ party }}_name_normalised,
+        {{ district }}, record_origin
     from {{ ref('int_manifest_current') }}
-),
-
-receivers as (
-    select
-        'waste_manifest', '危废联单', '接受人', manifest_no,
-        receiver_credit_code, receiver_credit_code_is_valid, receiver_name, receiver_name_normalised,
-        cast(null as varchar), record_origin
-    from {{ ref('int_manifest_current') }}
-),
-
-transporters as (
-    select
-        'waste_manifest', '危废联单', '承运人', manifest_no,
-        transporter_credit_code, transporter_credit_code_is_valid, transporter_name, transporter_name_normalised,
-        cast(null as varchar), record_origin
-    from {{ ref('int_manifest_current') }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 licence_holders as (
@@ -52,9 +44,7 @@ licence_holders as (
 unioned as (
     select * from permits
     union all select * from ratings
-    union all select * from generators
-    union all select * from receivers
-    union all select * from transporters
+    union all select * from manifest_parties
     union all select * from licence_holders
 )
 

@@ -1,30 +1,21 @@
 -- One row per manifest and anomaly found on it (long form of fct_waste_transfer's flags, for counting).
+{%- set anomalies = [
+    ('quantity_mismatch', '接收量偏差超限'),
+    ('receiver_not_licensed', '接受人无有效许可'),
+    ('confirmation_overdue', '超期未确认'),
+    ('receipt_before_shipment', '接收早于起运'),
+    ('generator_unknown', '移出人未在册'),
+    ('receiver_unknown', '接受人未在册'),
+] %}
 with
 
 flags as (
+    {%- for flag, label in anomalies %}
     select manifest_no, created_date, generator_enterprise_key, generator_district_code,
-           'quantity_mismatch' as anomaly, '接收量偏差超限' as anomaly_zh, quantity_mismatch as flagged
+           '{{ flag }}' as anomaly, '{{ label }}' as anomaly_zh, {{ flag }} as flagged
     from {{ ref('fct_waste_transfer') }}
-    union all
-    select manifest_no, created_date, generator_enterprise_key, generator_district_code,
-           'receiver_not_licensed', '接受人无有效许可', receiver_not_licensed
-    from {{ ref('fct_waste_transfer') }}
-    union all
-    select manifest_no, created_date, generator_enterprise_key, generator_district_code,
-           'confirmation_overdue', '超期未确认', confirmation_overdue
-    from {{ ref('fct_waste_transfer') }}
-    union all
-    select manifest_no, created_date, generator_enterprise_key, generator_district_code,
-           'receipt_before_shipment', '接收早于起运', receipt_before_shipment
-    from {{ ref('fct_waste_transfer') }}
-    union all
-    select manifest_no, created_date, generator_enterprise_key, generator_district_code,
-           'generator_unknown', '移出人未在册', generator_unknown
-    from {{ ref('fct_waste_transfer') }}
-    union all
-    select manifest_no, created_date, generator_enterprise_key, generator_district_code,
-           'receiver_unknown', '接受人未在册', receiver_unknown
-    from {{ ref('fct_waste_transfer') }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 )
 
 select

@@ -7,15 +7,7 @@
 with
 
 readings as (
-    select *
-    from (
-        select
-            *,
-            row_number() over (partition by section_code, data_time order by updated_at desc, ingested_at desc)
-                as version_rank
-        from {{ ref('stg_stations__water_reading') }}
-    )
-    where version_rank = 1
+    {{ newest_version(ref('stg_stations__water_reading'), ['section_code', 'data_time'], 'updated_at desc, ingested_at desc') }}
 ),
 
 monthly as (
