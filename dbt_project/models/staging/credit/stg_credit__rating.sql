@@ -8,15 +8,12 @@ renamed as (
     select
         ---------- ids
         rating_id,
-        {{ normalise_credit_code('credit_code') }} as credit_code,
-        {{ uscc_is_valid(normalise_credit_code('credit_code')) }} as credit_code_is_valid,
+        {{ credit_code_columns('credit_code') }},
 
         ---------- enterprise
         trim(enterprise_name) as enterprise_name,
         {{ normalise_enterprise_name('enterprise_name') }} as enterprise_name_normalised,
-        district_code as district_code_reported,
-        {{ current_district_code('district_code') }} as district_code,
-        {{ is_hangzhou_district('district_code') }} as district_code_is_valid,
+        {{ district_code_columns('district_code') }},
 
         ---------- rating
         cast(rating_year as integer) as rating_year,

@@ -8,8 +8,7 @@ renamed as (
     select
         ---------- ids
         licence_no,
-        {{ normalise_credit_code('holder_credit_code') }} as holder_credit_code,
-        {{ uscc_is_valid(normalise_credit_code('holder_credit_code')) }} as holder_credit_code_is_valid,
+        {{ credit_code_columns('holder_credit_code') }},
 
         ---------- licence
         trim(holder_name) as holder_name,

@@ -8,16 +8,13 @@ renamed as (
     select
         ---------- ids
         permit_no,
-        {{ normalise_credit_code('credit_code') }} as credit_code,
-        {{ uscc_is_valid(normalise_credit_code('credit_code')) }} as credit_code_is_valid,
+        {{ credit_code_columns('credit_code') }},
         substr(permit_no, 1, 18) as permit_holder_code,
 
         ---------- enterprise
         trim(enterprise_name) as enterprise_name,
         {{ normalise_enterprise_name('enterprise_name') }} as enterprise_name_normalised,
-        district_code as district_code_reported,
-        {{ current_district_code('district_code') }} as district_code,
-        {{ is_hangzhou_district('district_code') }} as district_code_is_valid,
+        {{ district_code_columns('district_code') }},
         address,
         industry_code,
         industry_name,

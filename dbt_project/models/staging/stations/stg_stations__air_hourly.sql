@@ -9,9 +9,7 @@ renamed as (
         ---------- ids
         station_code,
         station_name,
-        district_code as district_code_reported,
-        {{ current_district_code('district_code') }} as district_code,
-        {{ is_hangzhou_district('district_code') }} as district_code_is_valid,
+        {{ district_code_columns('district_code') }},
         cast(longitude as double) as longitude,
         cast(latitude as double) as latitude,
 

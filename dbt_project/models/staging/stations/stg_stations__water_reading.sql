@@ -12,9 +12,7 @@ renamed as (
         water_body,
         water_body_type,
         target_class,
-        district_code as district_code_reported,
-        {{ current_district_code('district_code') }} as district_code,
-        {{ is_hangzhou_district('district_code') }} as district_code_is_valid,
+        {{ district_code_columns('district_code') }},
 
         ---------- concentrations (mg/L; pH dimensionless)
         cast(ph as double) as ph,

@@ -16,24 +16,20 @@ renamed as (
         ---------- generator (移出人)
         trim(generator_name) as generator_name,
         {{ normalise_enterprise_name('generator_name') }} as generator_name_normalised,
-        {{ normalise_credit_code('generator_credit_code') }} as generator_credit_code,
-        {{ uscc_is_valid(normalise_credit_code('generator_credit_code')) }} as generator_credit_code_is_valid,
-        generator_district_code as generator_district_code_reported,
-        {{ current_district_code('generator_district_code') }} as generator_district_code,
+        {{ credit_code_columns('generator_credit_code') }},
+        {{ district_code_columns('generator_district_code') }},
 
         ---------- transporter (承运人)
         trim(transporter_name) as transporter_name,
         {{ normalise_enterprise_name('transporter_name') }} as transporter_name_normalised,
-        {{ normalise_credit_code('transporter_credit_code') }} as transporter_credit_code,
-        {{ uscc_is_valid(normalise_credit_code('transporter_credit_code')) }} as transporter_credit_code_is_valid,
+        {{ credit_code_columns('transporter_credit_code') }},
         vehicle_plate,
         driver_name,
 
         ---------- receiver (接受人)
         trim(receiver_name) as receiver_name,
         {{ normalise_enterprise_name('receiver_name') }} as receiver_name_normalised,
-        {{ normalise_credit_code('receiver_credit_code') }} as receiver_credit_code,
-        {{ uscc_is_valid(normalise_credit_code('receiver_credit_code')) }} as receiver_credit_code_is_valid,
+        {{ credit_code_columns('receiver_credit_code') }},
         receiver_licence_no,
 
         ---------- timestamps and lineage
