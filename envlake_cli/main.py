@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from envlake_cli import contracts_cmd, demo_cmd, ingest_cmd, lake_cmd, models_cmd, receiver_cmd, simulate_cmd
+from envlake_cli import (
+    contracts_cmd,
+    demo_cmd,
+    ingest_cmd,
+    lake_cmd,
+    models_cmd,
+    receiver_cmd,
+    simulate_cmd,
+    status_cmd,
+)
 
 app = typer.Typer(
     help="envlake — 杭州生态环境共享数据湖: land departmental feeds, check them, share them.",
@@ -14,6 +23,7 @@ app = typer.Typer(
 )
 app.command("ingest")(ingest_cmd.ingest)
 app.command("demo")(demo_cmd.demo)
+app.command("status")(status_cmd.status)
 app.command("hj212-receiver")(receiver_cmd.hj212_receiver)
 app.add_typer(contracts_cmd.app, name="contracts")
 app.add_typer(lake_cmd.app, name="lake")

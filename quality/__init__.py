@@ -1,0 +1,1 @@
+"""Governance gates: dynamic-update rules (freshness), quality suites and classification (issue 5)."""
