@@ -64,8 +64,8 @@ def test_dagbag_has_no_import_errors(airflow) -> None:
     assert result["errors"] == {}
     assert set(EXPECTED) <= set(result["dags"])
     assert result["schedules"]["ingest_permits"] == "@daily"
-    assert "model_marts" in result["dags"]
-    assert len(DAG_FILES) == len(EXPECTED) + 1
+    assert {"model_marts", "quality_checks"} <= set(result["dags"])
+    assert len(DAG_FILES) == len(EXPECTED) + 2
     for path in DAG_FILES:
         assert len(path.read_text().splitlines()) <= 70, f"{path.name} is not a thin DAG file"
 
@@ -101,3 +101,12 @@ def test_model_dag_builds_tests_and_publishes(airflow) -> None:
     assert "dbt.fct_exceedance" in log or "fct_exceedance" in log
     con = duckdb.connect(str(settings.catalog), read_only=True)
     assert con.execute("select count(*) from shared.fct_monitoring_hourly").fetchone()[0] > 40 * 24
+
+
+@pytest.mark.airflow
+def test_quality_dag_records_freshness(airflow) -> None:
+    settings, env = airflow
+    run_dag("quality_checks", env)
+    freshness = Lake(settings.lake).read_table("_meta", "freshness").to_pylist()
+    states = {r["dataset"]: r["state"] for r in freshness}
+    assert states["permit"] == "fresh" and states["monitoring_hourly"] in ("fresh", "late", "stale")

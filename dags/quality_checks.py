@@ -1,0 +1,37 @@
+"""Dynamic-update rules (动态更新): freshness of every dataset and completeness of online monitoring.
+
+Runs every hour and after any ingestion (the raw.<dataset> Assets). Results go to the lake's
+`_meta/freshness/`; a stale or incomplete dataset raises an alert (log line, `_meta/alerts/`, and the
+webhook of the Airflow connection `envlake_alert_webhook` or `ENVLAKE_ALERT_WEBHOOK`). A check that
+cannot run fails the task, and the failure callback raises an alert too.
+"""
+
+import pendulum
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+
+from connectors.airflow_tasks import default_args
+from connectors.modelling.airflow_support import ingestion_assets
+from quality.alerts import on_quality_failure
+
+
+@dag(
+    dag_id="quality_checks",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("30 * * * *", timezone="Asia/Shanghai"),
+                                 assets=ingestion_assets()),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={**default_args(), "on_failure_callback": on_quality_failure},
+    tags=["envlake", "quality", "动态更新"],
+)
+def quality_checks():
+    @task
+    def dynamic_update_rules() -> dict:
+        from quality.dynamic_update import check
+
+        return check()
+
+    dynamic_update_rules()
+
+
+quality_checks()
