@@ -37,6 +37,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "ENVLAKE_CREDIT_DB_URL": settings.credit_db_url,
         "ENVLAKE_SCHEMAS": str(settings.schemas_dir),
         "ENVLAKE_WAREHOUSE": str(settings.warehouse),
+        "ENVLAKE_SIM_DAY": str(settings.sim_day),
+        # the demo's and tests' feeds run on the simulators' clock: judge freshness by it
+        "ENVLAKE_CLOCK": env.get("ENVLAKE_CLOCK", "simulated"),
         "ENVLAKE_CATALOG": str(settings.catalog),
         "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos-cache"),
         "AIRFLOW__COSMOS__ENABLE_CACHE": "True",

@@ -37,6 +37,7 @@ def demo(
     lake.ensure_zones()
     started = datetime.now(UTC)
     env = airflow_env(settings)
+    env["ENVLAKE_SIM_DAY"] = str(day)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=not console.is_terminal, disable=as_json) as progress:
         step = progress.add_task(f"starting simulated departments (day {day})")

@@ -1,9 +1,10 @@
 """Dynamic-update rules (动态更新): each dataset's freshness against the update cycle its contract declares.
 
-Two lags are measured against a reference time: since the last successful load (the load log), and since
-the newest event the lake holds (the contract's event-time field). Each lag gives a state: fresh within
-one cycle plus grace, late within two cycles plus grace, stale beyond; the dataset takes the worse of the
-two. A dataset never loaded is `never`; an irregular one (不定期) is fresh once it has been loaded.
+Two lags are measured against a reference time: since the last successful load (the load log), and, for
+fact streams (monitoring, stations, manifests), since the newest event the lake holds (the contract's
+event-time field; an entity table such as permits may simply not have changed). Each lag gives a state:
+fresh within one cycle plus grace, late within two cycles plus grace, stale beyond; the dataset takes the
+worse of the two. A dataset never loaded is `never`; an irregular one (不定期) is fresh once it has been loaded.
 
 The reference time is the wall clock, or the simulators' clock (``ENVLAKE_CLOCK=simulated``: the end
 of the simulated day), since simulated events happen in 2026-01 whatever the date.
@@ -108,7 +109,8 @@ def assess(settings: Settings | None = None, now: datetime | None = None) -> lis
         event = newest_event(lake, contract)
         load_lag, event_lag = _hours(now, last), _hours(now, event)
         states = [state_for(load_lag, contract)]
-        if contract.event_time and last is not None:
+        if contract.kind == "fact" and contract.event_time and last is not None:
+            # a fact stream must also bring recent events; an entity table may simply not have changed
             states.append(state_for(event_lag, contract))
         out.append(Freshness(
             contract.id, contract.name_zh, contract.owner_department["name_zh"], contract.update_cycle["cycle"],
