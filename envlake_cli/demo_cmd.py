@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -19,11 +20,13 @@ from connectors.settings import Settings
 from envlake_cli.lake_cmd import zone_rows
 from envlake_cli.output import console, fail, print_json, print_table
 from envlake_cli.published import print_published, published_summary
+from envlake_cli.status_cmd import print_status
 from simulators.demo_sources import DemoSources
 
 DEMO_DAGS = ("ingest_reference", "ingest_permits", "ingest_credit_rating", "ingest_monitoring", "ingest_stations",
              "ingest_waste")
 MODEL_DAG = "model_marts"
+QUALITY_DAG = "quality_checks"
 
 
 def demo(
@@ -55,6 +58,8 @@ def demo(
                 parse_manifest(settings, quiet=True)
                 progress.update(step, description=f"airflow dags test {MODEL_DAG}: dbt build, tests, publish")
                 run_dag(MODEL_DAG, env)
+                progress.update(step, description=f"airflow dags test {QUALITY_DAG}: freshness and completeness")
+                run_dag(QUALITY_DAG, env)
             except (AirflowRunError, DbtRunError) as exc:
                 fail(str(exc), "read the log named above")
     runs = [r for r in load_log.read(lake).to_pylist() if r["finished_at"] >= started]
@@ -83,3 +88,4 @@ def demo(
             console.print(f"  {r['dataset']}: quarantined {count} × {rule}", highlight=False)
     if published:
         print_published(published)
+    print_status(replace(settings, sim_day=day), clock="simulated")

@@ -15,8 +15,11 @@ STYLE = {"fresh": "green", "late": "yellow", "stale": "red", "never": "red"}
 
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
     """Freshness of every dataset: last load and newest event against its update cycle plus grace."""
-    settings = Settings.from_env()
-    now = reference_time(settings)
+    print_status(Settings.from_env(), as_json=as_json)
+
+
+def print_status(settings: Settings, clock: str | None = None, as_json: bool = False) -> None:
+    now = reference_time(settings, clock)
     rows = assess(settings, now)
     if as_json:
         print_json({"reference_time": now.isoformat(), "datasets": [r.as_dict() for r in rows]})

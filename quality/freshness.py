@@ -55,9 +55,9 @@ class Freshness:
         return out
 
 
-def reference_time(settings: Settings) -> datetime:
+def reference_time(settings: Settings, clock: str | None = None) -> datetime:
     """Now, in UTC: the wall clock, or the end of the simulated day when ``ENVLAKE_CLOCK=simulated``."""
-    if os.environ.get("ENVLAKE_CLOCK", "wall") == "simulated":
+    if (clock or os.environ.get("ENVLAKE_CLOCK", "wall")) == "simulated":
         day = date.fromisoformat(settings.sim_start_date) + timedelta(days=settings.sim_day + 1)
         return datetime.combine(day, datetime.min.time(), LOCAL_TZ).astimezone(UTC)
     return datetime.now(UTC)
