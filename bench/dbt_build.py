@@ -24,9 +24,10 @@ from rich.console import Console
 
 from connectors.contracts import load_contract
 from connectors.lakefs import Lake
-from connectors.modelling.build import build_and_publish
+from connectors.modelling.build import CycleResult, build_and_publish
 from connectors.settings import Settings
 from connectors.writer import LakeWriter
+from simulators.demo_sources import land_every_feed, scratch_environment
 from simulators.departments import departments
 from simulators.monitoring import outlet_day, outlets
 
@@ -74,70 +75,53 @@ def land_monitoring(settings: Settings, depts, first: int, last: int) -> int:
     return rows
 
 
-def land_other_feeds(settings: Settings, day: int) -> None:
-    from connectors.airflow_tasks import land, land_waste_drops
-    from simulators.demo_sources import DemoSources
-    from tests.models.conftest import API_DATASETS
-
-    with DemoSources(settings, day):
-        for dataset in API_DATASETS:
-            land(dataset)
-        land_waste_drops()
-
-
 def dbt_figures() -> dict:
     root = Path(tempfile.mkdtemp(prefix="envlake-bench-dbt-"))
-    saved = dict(os.environ)
-    from tests.conftest import free_port
-
-    os.environ.update({"ENVLAKE_LAKE": str(root / "lake"), "ENVLAKE_SIM_DIR": str(root / "sim"),
-                       "ENVLAKE_CREDIT_DB_URL": f"sqlite:///{root / 'sim' / 'credit.sqlite'}",
-                       "ENVLAKE_PERMIT_API_URL": f"http://127.0.0.1:{free_port()}",
-                       "ENVLAKE_STATION_API_URL": f"http://127.0.0.1:{free_port()}"})
-    for key in ("ENVLAKE_WAREHOUSE", "ENVLAKE_CATALOG", "ENVLAKE_LANDING"):
-        os.environ.pop(key, None)
     try:
-        settings = Settings.from_env()
-        depts = departments(settings.sim_seed, settings.sim_start_date)
-        console.print(f"landing {DAYS} days of monitoring for every outlet and the other feeds")
-        land_other_feeds(settings, DAYS)
-        rows = land_monitoring(settings, depts, 0, DAYS)
-        console.print(f"dbt build (full) over {rows:,} hourly readings")
-        started = time.perf_counter()
-        full = build_and_publish(settings)
-        full_s = time.perf_counter() - started
-        extra = land_monitoring(settings, depts, DAYS, DAYS + 1)
-        console.print(f"dbt build of what one more day of monitoring touches ({extra:,} readings)")
-        started = time.perf_counter()
-        again = build_and_publish(settings, select=["source:monitoring.monitoring_hourly+"])
-        incremental_s = time.perf_counter() - started
-        land_monitoring(settings, depts, DAYS + 1, DAYS + 2)
-        console.print("dbt build of every node after another day")
-        started = time.perf_counter()
-        everything = build_and_publish(settings)
-        everything_s = time.perf_counter() - started
-        return {
-            "days": DAYS, "outlets": len(outlets(depts.limits, DAYS)), "hourly_readings": rows,
-            "one_more_day_readings": extra, "nodes": len(full.run.results),
-            "full_build_seconds": round(full_s, 2), "one_more_day_seconds": round(incremental_s, 2),
-            "ratio_one_more_day_to_full": round(incremental_s / full_s, 3),
-            "one_more_day_selection": "source:monitoring.monitoring_hourly+ (what the landed feed touches)",
-            "one_more_day_every_node_seconds": round(everything_s, 2),
-            "ratio_one_more_day_every_node_to_full": round(everything_s / full_s, 3),
-            "publish_one_more_day": again.published.rewritten if again.published else {},
-            "fct_monitoring_hourly_rows": everything.published.rows["fct_monitoring_hourly"]
-            if everything.published else None,
-            "slowest_nodes_full": sorted(((r.name, round(r.execution_time, 2)) for r in full.run.results),
-                                         key=lambda x: -x[1])[:5],
-            "slowest_nodes_one_more_day": sorted(((r.name, round(r.execution_time, 2)) for r in again.run.results),
-                                                 key=lambda x: -x[1])[:5],
-            "target": {"ratio_one_more_day_to_full": "< 0.15"},
-            "includes": "dbt build with publish: seeds, 40 models, 2 snapshots, ~90 tests, Parquet export, catalog",
-        }
+        with scratch_environment(root) as settings:
+            return measure_builds(settings)
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def timed_build(settings: Settings, select: list[str] | None = None) -> tuple[CycleResult, float]:
+    started = time.perf_counter()
+    cycle = build_and_publish(settings, select=select)
+    return cycle, time.perf_counter() - started
+
+
+def slowest(cycle: CycleResult, count: int = 5) -> list[tuple[str, float]]:
+    return sorted(((r.name, round(r.execution_time, 2)) for r in cycle.run.results), key=lambda x: -x[1])[:count]
+
+
+def measure_builds(settings: Settings) -> dict:
+    depts = departments(settings.sim_seed, settings.sim_start_date)
+    console.print(f"landing {DAYS} days of monitoring for every outlet and the other feeds")
+    land_every_feed(settings, DAYS, monitoring=False)
+    rows = land_monitoring(settings, depts, 0, DAYS)
+    console.print(f"dbt build (full) over {rows:,} hourly readings")
+    full, full_s = timed_build(settings)
+    extra = land_monitoring(settings, depts, DAYS, DAYS + 1)
+    console.print(f"dbt build of what one more day of monitoring touches ({extra:,} readings)")
+    again, incremental_s = timed_build(settings, select=["source:monitoring.monitoring_hourly+"])
+    land_monitoring(settings, depts, DAYS + 1, DAYS + 2)
+    console.print("dbt build of every node after another day")
+    everything, everything_s = timed_build(settings)
+    return {
+        "days": DAYS, "outlets": len(outlets(depts.limits, DAYS)), "hourly_readings": rows,
+        "one_more_day_readings": extra, "nodes": len(full.run.results),
+        "full_build_seconds": round(full_s, 2), "one_more_day_seconds": round(incremental_s, 2),
+        "ratio_one_more_day_to_full": round(incremental_s / full_s, 3),
+        "one_more_day_selection": "source:monitoring.monitoring_hourly+ (what the landed feed touches)",
+        "one_more_day_every_node_seconds": round(everything_s, 2),
+        "ratio_one_more_day_every_node_to_full": round(everything_s / full_s, 3),
+        "publish_one_more_day": again.published.rewritten if again.published else {},
+        "fct_monitoring_hourly_rows": everything.published.rows["fct_monitoring_hourly"]
+        if everything.published else None,
+        "slowest_nodes_full": slowest(full), "slowest_nodes_one_more_day": slowest(again),
+        "target": {"ratio_one_more_day_to_full": "< 0.15"},
+        "includes": "dbt build with publish: seeds, 40 models, 2 snapshots, ~90 tests, Parquet export, catalog",
+    }
 
 
 def main() -> None:

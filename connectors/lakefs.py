@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -76,20 +78,32 @@ class Lake:
         )
 
     def write_parquet(self, table: pa.Table, path: str, **options: object) -> None:
-        """Write one Parquet file so that a reader sees all of it or nothing.
+        """Write one Parquet file so that a reader sees all of it or nothing."""
+        self._write_atomic(path, lambda sink: pq.write_table(table, sink, compression="zstd", **options))
 
-        Locally: write a temporary file beside the target, fsync, then rename over it.
-        On object storage: a single object appears only when its upload completes.
-        """
+    def write_bytes(self, data: bytes, path: str) -> None:
+        """Write a small file (a JSON manifest, say) so that a reader sees all of it or nothing."""
+        self._write_atomic(path, lambda sink: sink.write(data))
+
+    def read_bytes(self, path: str) -> bytes | None:
+        if not self.exists(path):
+            return None
+        with self.fs.open_input_stream(path) as fh:
+            return fh.read()
+
+    def _write_atomic(self, path: str, write: Callable[[Any], object]) -> None:
+        """Locally: write a temporary file beside the target, fsync, then rename over it.
+        On object storage: a single object appears only when its upload completes."""
         parent = path.rsplit("/", 1)[0]
         self.fs.create_dir(parent, recursive=True)
         if not self.is_local:
-            pq.write_table(table, path, filesystem=self.fs, compression="zstd", **options)
+            with self.fs.open_output_stream(path) as out:
+                write(out)
             return
         tmp = f"{parent}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}"
         try:
             with open(tmp, "wb") as fh:
-                pq.write_table(table, fh, compression="zstd", **options)
+                write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)

@@ -35,12 +35,12 @@ def demo(
 ) -> None:
     """Start the simulators, run the ingestion DAGs once with Airflow, print rows landed and quarantined."""
     settings = Settings.from_env()
-    day = settings.sim_day if day is None else day
+    settings = settings if day is None else replace(settings, sim_day=day)
+    day = settings.sim_day
     lake = Lake(settings.lake)
     lake.ensure_zones()
     started = datetime.now(UTC)
     env = airflow_env(settings)
-    env["ENVLAKE_SIM_DAY"] = str(day)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   transient=not console.is_terminal, disable=as_json) as progress:
         step = progress.add_task(f"starting simulated departments (day {day})")
@@ -88,4 +88,4 @@ def demo(
             console.print(f"  {r['dataset']}: quarantined {count} × {rule}", highlight=False)
     if published:
         print_published(published)
-    print_status(replace(settings, sim_day=day), clock="simulated")
+    print_status(settings, clock="simulated")

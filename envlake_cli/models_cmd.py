@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -60,7 +61,7 @@ def build(
 ) -> None:
     """dbt build (seeds, models, snapshots, tests) into the build area, then publish if every test passed."""
     try:
-        with console.status("dbt build", spinner="dots") if not as_json else _null():
+        with console.status("dbt build", spinner="dots") if not as_json else nullcontext():
             cycle = build_and_publish(select=select, variables=_vars(var or []), publish_after=not no_publish,
                                       quiet=as_json)
     except (DbtRunError, PublishBlocked) as exc:
@@ -101,11 +102,3 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
     print_table(f"published {state['version']} at {state['published_at']}", ["model", "rows"],
                 [[k, v] for k, v in state["models"].items()])
     console.print(f"catalog: {state['catalog']}", highlight=False)
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,8 +24,8 @@ from connectors.contracts import Contract, load_contracts
 from connectors.lakefs import Lake
 from connectors.modelling.codegen import CYCLE_HOURS
 from connectors.settings import Settings
+from connectors.writer import LOCAL_TZ
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 STATE_ZH = {"fresh": "按时更新", "late": "迟到", "stale": "过期未更新", "never": "从未入湖"}
 ORDER = ["fresh", "late", "stale", "never"]
 

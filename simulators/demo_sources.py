@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +26,7 @@ class DemoSources:
     def __init__(self, settings: Settings, day: int):
         self.settings, self.day = settings, day
         self.servers: list = []
+        self.sent_mns: set[str] = set()
 
     def __enter__(self) -> DemoSources:
         s = self.settings
@@ -49,6 +54,7 @@ class DemoSources:
         s = self.settings
         depts = departments(s.sim_seed, s.sim_start_date)
         days = monitoring_day(depts.limits, s.sim_seed, date.fromisoformat(s.sim_start_date), self.day)[:outlets]
+        self.sent_mns = {d.mn for d in days}
         results = asyncio.run(send_all(host, port, days))
         return sum(len(r.acknowledged) for r in results)
 
@@ -57,3 +63,56 @@ class DemoSources:
         for server in self.servers:
             server.shutdown()
             server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def scratch_environment(root: Path, seed: int | None = None, start: str | None = None) -> Iterator[Settings]:
+    """Every setting pointed at a throwaway lake and simulator folder under ``root``, with the simulated
+    departments on free ports; the environment is restored afterwards (tests and benchmarks)."""
+    saved = dict(os.environ)
+    os.environ.update({
+        "ENVLAKE_LAKE": str(root / "lake"), "ENVLAKE_SIM_DIR": str(root / "sim"),
+        "ENVLAKE_CREDIT_DB_URL": f"sqlite:///{root / 'sim' / 'credit.sqlite'}",
+        "ENVLAKE_PERMIT_API_URL": f"http://127.0.0.1:{free_port()}",
+        "ENVLAKE_STATION_API_URL": f"http://127.0.0.1:{free_port()}", "ENVLAKE_TASK_RETRIES": "0",
+        **({"ENVLAKE_SIM_SEED": str(seed)} if seed is not None else {}),
+        **({"ENVLAKE_SIM_START": start} if start is not None else {}),
+    })
+    for key in ("ENVLAKE_WAREHOUSE", "ENVLAKE_CATALOG", "ENVLAKE_LANDING"):
+        os.environ.pop(key, None)
+    try:
+        yield Settings.from_env()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+API_DATASETS = ("permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code", "hw_code",
+                "disposal_licence", "air_station_hourly", "water_section_reading")
+
+
+def land_every_feed(settings: Settings, day: int, outlets: int | None = None, monitoring: bool = True) -> set[str]:
+    """Serve one simulated day and land every feed of it as the ingestion DAGs do, without Airflow (tests and
+    benchmarks). Returns the MNs of the loggers that sent (the first ``outlets``)."""
+    from connectors.airflow_tasks import land, land_landing_files, land_waste_drops
+    from connectors.hj212.landing import landing_folder
+    from connectors.hj212.receiver import ReceiverThread
+
+    with DemoSources(settings, day) as sources:
+        if monitoring:
+            port = free_port()
+            with ReceiverThread(landing_folder(settings), "127.0.0.1", port):
+                sources.send_monitoring("127.0.0.1", port, outlets=outlets)
+        for dataset in API_DATASETS:
+            land(dataset)
+        if monitoring:
+            land_landing_files("monitoring_hourly")
+            land_landing_files("monitoring_daily")
+        land_waste_drops()
+        return sources.sent_mns

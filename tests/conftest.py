@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,16 +14,11 @@ import sqlalchemy as sa
 from connectors.lakefs import Lake
 from connectors.settings import Settings
 from simulators import permit_api
+from simulators.demo_sources import free_port
 
 SEED, START = 20260101, "2026-01-01"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

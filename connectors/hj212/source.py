@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,8 +17,8 @@ import pyarrow.fs as pafs
 from connectors.contracts import Contract
 from connectors.hj212.bulk import parse_packets
 from connectors.sources import Extract, SourceError
+from connectors.writer import LOCAL_TZ
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 CN_IN_TEXT = re.compile(r"[#;]CN=(\d{4});")
 
 

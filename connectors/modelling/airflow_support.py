@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from connectors.airflow_tasks import asset_uri
 from connectors.contracts import load_contracts
 from connectors.modelling.layout import DBT_PROJECT_DIR
-from connectors.modelling.runner import dbt_env
+from connectors.modelling.runner import dbt_env, manifest_path
 from connectors.settings import Settings
 
 # Every task that writes the DuckDB build area runs in this pool of one slot: DuckDB allows one writer.
 WAREHOUSE_POOL = "duckdb_warehouse"
-
-
-def manifest_path() -> Path:
-    return Path(os.environ.get("ENVLAKE_DBT_MANIFEST", str(DBT_PROJECT_DIR / "target" / "manifest.json")))
 
 
 def ingestion_assets() -> Any:

@@ -126,10 +126,11 @@ def staging_yaml(place: StagingPlace, contract: Contract, existing: dict[str, An
             col["data_tests"] = generated
         columns.append(col)
     columns += list(kept.values())  # columns staging adds (normalised codes, flags), as written
+    tests = key_tests(place, contract)
     out = {"name": place.model,
            "description": model.get("description", f"{contract.name_zh}：类型、编码与单位规范化（{contract.id}）"),
            **{k: v for k, v in model.items() if k not in ("name", "description", "columns", "data_tests")},
-           **({"data_tests": key_tests(place, contract)} if key_tests(place, contract) else {}),
+           **({"data_tests": tests} if tests else {}),
            "columns": columns}
     return {"version": 2, "models": [out]}
 
@@ -146,8 +147,7 @@ def rendered(contracts: dict[str, Contract] | None = None) -> dict[Path, str]:
     """Every generated file and the text it should hold."""
     contracts = contracts or load_contracts()
     out: dict[Path, str] = {}
-    for folder in dict.fromkeys(p.folder for p in PLACES):
-        directory = PLACES[[p.folder for p in PLACES].index(folder)].directory
+    for folder, directory in {p.folder: p.directory for p in PLACES}.items():
         out[directory / "__sources.yml"] = _dump(sources_yaml(folder, contracts))
     for place in PLACES:
         path = place.directory / f"{place.model}.yml"

@@ -85,7 +85,7 @@ def new_version() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
 
 
-def _columns(con: duckdb.DuckDBPyConnection, item: Publishable, zone: str) -> str:
+def _columns(item: Publishable, zone: str) -> str:
     if zone == "curated" or not item.withheld_from_shared:
         return "*"
     return f"* exclude ({', '.join(item.withheld_from_shared)})"
@@ -111,7 +111,7 @@ def _partition_files(con: duckdb.DuckDBPyConnection, lake: Lake, item: Publishab
                      days: list[str]) -> dict[str, str]:
     """One file per partition value in ``days``: {day: path}."""
     files = {}
-    columns = _columns(con, item, zone)
+    columns = _columns(item, zone)
     for day in days:
         path = lake.path(zone, item.name, f"{item.partition}={day}", f"part-{version}.parquet")
         _export(con, lake, f"select {columns} from {item.relation} where {item.partition} = date '{day}'", path)
@@ -146,7 +146,7 @@ def _export_item(con: duckdb.DuckDBPyConnection, lake: Lake, item: Publishable, 
     entry["files"] = {}
     for zone in PUBLISH_ZONES:
         path = lake.path(zone, item.name, f"version={version}", "part-0.parquet")
-        _export(con, lake, f"select {_columns(con, item, zone)} from {item.relation}", path)
+        _export(con, lake, f"select {_columns(item, zone)} from {item.relation}", path)
         entry["files"][zone] = [path]
     return entry, "whole"
 
@@ -186,22 +186,12 @@ def _log(lake: Lake, version: str, status: str, models: dict[str, int], failed: 
 
 
 def _write_json(lake: Lake, path: str, doc: dict[str, Any]) -> None:
-    data = json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
-    lake.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-    if lake.is_local:
-        tmp = f"{path}.{secrets.token_hex(4)}.inflight"
-        Path(tmp).write_bytes(data)
-        os.replace(tmp, path)
-    else:
-        with lake.fs.open_output_stream(path) as out:
-            out.write(data)
+    lake.write_bytes(json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"), path)
 
 
 def _read_json(lake: Lake, path: str) -> dict[str, Any] | None:
-    if not lake.exists(path):
-        return None
-    with lake.fs.open_input_stream(path) as fh:
-        return json.loads(fh.read().decode("utf-8"))
+    data = lake.read_bytes(path)
+    return None if data is None else json.loads(data.decode("utf-8"))
 
 
 def current(lake: Lake) -> dict[str, Any] | None:

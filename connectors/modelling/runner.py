@@ -97,11 +97,16 @@ def parse_manifest(settings: Settings | None = None, quiet: bool = False) -> Pat
     run = run_dbt(["parse"], settings, quiet=quiet)
     if not run.success:
         raise DbtRunError("dbt parse failed: fix the project (see dbt's messages above)")
-    return DBT_PROJECT_DIR / "target" / "manifest.json"
+    return manifest_path()
+
+
+def manifest_path() -> Path:
+    """Where `dbt parse` leaves the manifest (``ENVLAKE_DBT_MANIFEST`` when it was put elsewhere)."""
+    return Path(os.environ.get("ENVLAKE_DBT_MANIFEST", str(DBT_PROJECT_DIR / "target" / "manifest.json")))
 
 
 def manifest(path: Path | None = None) -> dict[str, Any]:
-    path = path or DBT_PROJECT_DIR / "target" / "manifest.json"
+    path = path or manifest_path()
     if not path.exists():
         raise DbtRunError(f"no dbt manifest at {path}: run `envlake models parse` first")
     return json.loads(path.read_text(encoding="utf-8"))

@@ -14,15 +14,6 @@
     md5({% for c in columns %}coalesce(cast({{ c }} as varchar), '∅'){% if not loop.last %} || '|' || {% endif %}{% endfor %})
 {%- endmacro %}
 
-{#- Hours between two timestamps, fractional. -#}
-{% macro hours_between(start, finish) %}
-  {{ return(adapter.dispatch('hours_between', 'envlake')(start, finish)) }}
-{% endmacro %}
-
-{% macro default__hours_between(start, finish) -%}
-    (epoch({{ finish }}) - epoch({{ start }})) / 3600.0
-{%- endmacro %}
-
 {#- A timestamp plus a number of hours. -#}
 {% macro add_hours(ts, hours) %}
   {{ return(adapter.dispatch('add_hours', 'envlake')(ts, hours)) }}

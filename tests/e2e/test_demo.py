@@ -10,23 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from connectors.credit_code import is_valid_uscc
+from tests.catalog_reader import CatalogReader
 from tests.conftest import free_port
-
-READER = """
-import duckdb, json, os, sys, time
-catalog, stop = sys.argv[1], sys.argv[2]
-done, errors = 0, []
-while not os.path.exists(stop):
-    try:
-        con = duckdb.connect(catalog, read_only=True)
-        con.execute("select count(*), min(overall_rank) from shared.mart_district_scorecard").fetchone()
-        con.close()
-        done += 1
-    except Exception as exc:
-        errors.append(str(exc))
-    time.sleep(0.05)
-print(json.dumps({"queries": done, "errors": errors[:5], "error_count": len(errors)}))
-"""
 
 
 def count_rows(folder: Path) -> int:
@@ -70,11 +55,9 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
         assert all(r["_rule_id"].startswith(f"{dataset}.credit_code.") and r["_reason"] for r in quarantine)
         assert all(r["credit_code"] is None or not is_valid_uscc(r["credit_code"]) for r in quarantine)
     # A department reads the published catalog, read-only, all through the second run and its modelling DAG.
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(catalog), str(tmp_path / "stop")],
-                              stdout=subprocess.PIPE, text=True)
+    reader = CatalogReader(catalog)
     second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
-    (tmp_path / "stop").touch()
-    read = json.loads(reader.communicate(timeout=60)[0])
+    read = reader.stop()
     assert second.returncode == 0, second.stderr[-2000:]
     assert read["error_count"] == 0 and read["queries"] > 20, read
     second_output = json.loads(second.stdout)

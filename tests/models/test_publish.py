@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import pytest
 from connectors.lakefs import Lake
 from connectors.modelling.build import build_and_publish
 from connectors.modelling.publish import PublishBlocked, current
+from tests.catalog_reader import CatalogReader
 from tests.models.conftest import ModelledLake
 
 pytestmark = pytest.mark.integration
@@ -23,21 +21,6 @@ MARTS = {"dim_enterprise", "fct_monitoring_hourly", "fct_exceedance", "fct_excee
          "fct_water_section_class", "fct_waste_transfer", "fct_manifest_anomaly", "mart_enterprise_risk",
          "mart_inspection_plan", "mart_district_scorecard", "snap_permit_status", "snap_credit_grade"}
 
-READER = """
-import duckdb, json, sys, time
-catalog, seconds = sys.argv[1], float(sys.argv[2])
-done, errors, stop = 0, [], time.time() + seconds
-while time.time() < stop:
-    try:
-        con = duckdb.connect(catalog, read_only=True)
-        con.execute("select count(*) from shared.mart_district_scorecard").fetchone()
-        con.execute("select count(*), max(aqi) from shared.fct_air_quality_daily").fetchone()
-        con.close()
-        done += 1
-    except Exception as exc:
-        errors.append(str(exc))
-print(json.dumps({"queries": done, "errors": errors[:5], "error_count": len(errors)}))
-"""
 
 
 def test_every_mart_is_published_to_curated_and_shared(modelled_lake: ModelledLake) -> None:
@@ -63,11 +46,10 @@ def test_the_catalog_refuses_writes(modelled_lake: ModelledLake) -> None:
 
 def test_a_second_process_reads_the_catalog_while_models_build(modelled_lake: ModelledLake) -> None:
     before = current(Lake(modelled_lake.settings.lake))["version"]
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(modelled_lake.settings.catalog), "25"],
-                              stdout=subprocess.PIPE, text=True)
+    reader = CatalogReader(modelled_lake.settings.catalog)
     time.sleep(1)
     cycle = build_and_publish(modelled_lake.settings)
-    out = json.loads(reader.communicate(timeout=120)[0])
+    out = reader.stop()
     assert out["error_count"] == 0, out["errors"]
     assert out["queries"] > 10
     assert cycle.published is not None and cycle.published.version != before
