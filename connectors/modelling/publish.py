@@ -11,9 +11,11 @@ changed once written, so a version can reuse files of the one before:
   the watermark of the last publish;
 - every other mart is exported whole into ``<zone>/<mart>/version=<id>/``.
 
-Nothing is published when a dbt node failed: the last published version stays in place and the failing
-tests are named. ``shared/`` leaves out columns classified 不予共享 (``none``) or personal (``pii``).
-Files no kept version refers to are removed.
+Nothing is published when a dbt node failed or a governance gate (``quality.gates``: classification,
+personal data, the marts' GX suites) found a problem: the last published version stays in place and what
+failed is named (model, column, rule) in ``_meta/publish_log`` and ``_meta/quality/gates/``. ``shared/``
+is exported from each mart's shared view (``<mart>__shared``, made by the ``create_shared_view`` macro:
+conditional columns masked, withheld columns left out). Files no kept version refers to are removed.
 """
 
 from __future__ import annotations
@@ -49,9 +51,10 @@ class PublishBlocked(RuntimeError):
 
 @dataclass
 class Publishable:
+    uid: str
     name: str
     relation: str
-    withheld_from_shared: list[str] = field(default_factory=list)
+    shared_relation: str
     description: str = ""
     partition: str | None = None
     watermark: str | None = None
@@ -64,18 +67,18 @@ class PublishResult:
     rows: dict[str, int]
     catalog: Path
     rewritten: dict[str, str] = field(default_factory=dict)  # mart -> "whole", "partitions: n" or "kept"
+    gates: dict[str, float] = field(default_factory=dict)  # seconds each gate took
 
 
 def publishable(man: dict[str, Any]) -> list[Publishable]:
-    """Models and snapshots tagged ``publish``, with the columns kept out of ``shared/``."""
+    """Models and snapshots tagged ``publish``, each with its shared view (see macros/shared_view.sql)."""
     out = []
-    for node in man["nodes"].values():
+    for uid, node in man["nodes"].items():
         if node["resource_type"] not in ("model", "snapshot") or "publish" not in node.get("tags", []):
             continue
-        withheld = [c for c, col in node.get("columns", {}).items()
-                    if col.get("meta", {}).get("sharing_class") == "none" or col.get("meta", {}).get("pii")]
         meta = node.get("config", {}).get("meta", {}) or node.get("meta", {})
-        out.append(Publishable(node["name"], f'{node["schema"]}.{node["alias"] or node["name"]}', withheld,
+        table = node["alias"] or node["name"]
+        out.append(Publishable(uid, node["name"], f'{node["schema"]}.{table}', f'{node["schema"]}."{table}__shared"',
                                node.get("description", ""), meta.get("publish_partition"),
                                meta.get("publish_watermark")))
     return sorted(out, key=lambda p: p.name)
@@ -85,10 +88,8 @@ def new_version() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
 
 
-def _columns(item: Publishable, zone: str) -> str:
-    if zone == "curated" or not item.withheld_from_shared:
-        return "*"
-    return f"* exclude ({', '.join(item.withheld_from_shared)})"
+def _source(item: Publishable, zone: str) -> str:
+    return item.relation if zone == "curated" else item.shared_relation
 
 
 def _export(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, path: str) -> None:
@@ -111,12 +112,19 @@ def _partition_files(con: duckdb.DuckDBPyConnection, lake: Lake, item: Publishab
                      days: list[str]) -> dict[str, str]:
     """One file per partition value in ``days``: {day: path}."""
     files = {}
-    columns = _columns(item, zone)
     for day in days:
         path = lake.path(zone, item.name, f"{item.partition}={day}", f"part-{version}.parquet")
-        _export(con, lake, f"select {columns} from {item.relation} where {item.partition} = date '{day}'", path)
+        _export(con, lake, f"select * from {_source(item, zone)} where {item.partition} = date '{day}'", path)
         files[day] = path
     return files
+
+
+def _changed_rows(con: duckdb.DuckDBPyConnection, item: Publishable, previous: dict[str, Any] | None) -> str:
+    """The rows this publish writes: a partitioned mart's rows newer than the last publish, else all."""
+    if item.partition and item.watermark and previous and previous.get("watermark") \
+            and previous.get("schema") == _schema_key(con, item):
+        return f"{item.watermark} > cast('{previous['watermark']}' as timestamp)"
+    return "true"
 
 
 def _export_item(con: duckdb.DuckDBPyConnection, lake: Lake, item: Publishable, version: str,
@@ -146,7 +154,7 @@ def _export_item(con: duckdb.DuckDBPyConnection, lake: Lake, item: Publishable, 
     entry["files"] = {}
     for zone in PUBLISH_ZONES:
         path = lake.path(zone, item.name, f"version={version}", "part-0.parquet")
-        _export(con, lake, f"select {_columns(item, zone)} from {item.relation}", path)
+        _export(con, lake, f"select * from {_source(item, zone)}", path)
         entry["files"][zone] = [path]
     return entry, "whole"
 
@@ -236,31 +244,74 @@ def block(settings: Settings, run: DbtRun) -> None:
     raise PublishBlocked(f"not published, the last published version stays: {message}")
 
 
+def _plan(con: duckdb.DuckDBPyConnection, lake: Lake, items: list[Publishable], previous: dict[str, Any],
+          only: set[str] | None) -> dict[str, tuple[dict[str, Any] | None, bool]]:
+    """Per mart: its last published entry (None when its files are gone) and whether to export it now."""
+    plan = {}
+    for item in items:
+        before_item = previous.get(item.name)
+        if before_item and not all(lake.exists(p) for files in before_item["files"].values() for p in files):
+            before_item = None  # files gone (removed by hand?): export it whole again
+        plan[item.name] = (before_item, not (only is not None and item.name not in only and before_item))
+    return plan
+
+
+def _gate(settings: Settings, lake: Lake, man: dict[str, Any], items: list[Publishable], version: str,
+          plan: dict[str, tuple[dict[str, Any] | None, bool]]) -> dict[str, float]:
+    """Run the governance gates; raise PublishBlocked naming model, column and rule when one fails."""
+    from quality.gates import GateTarget, check
+
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        missing = [i.name for i in items if not con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [i.relation.split(".")[0], f"{i.relation.split('.')[1]}__shared"]).fetchone()[0]]
+        if missing:
+            raise PublishBlocked(f"no shared view for {', '.join(missing)}: rebuild them with `envlake models build`")
+        targets = [GateTarget(i.uid, i.name, i.relation, i.shared_relation, _changed_rows(con, i, plan[i.name][0]))
+                   for i in items if plan[i.name][1]]
+    finally:
+        con.close()
+    report = check(settings, man, targets, {i.uid for i in items}, version)
+    if not report.passed:
+        failed = sorted({f"{v.model}.{v.column}: {v.rule}" for v in report.violations}
+                        | {f"{m}: {o.expectation}" for m, o in report.failed_expectations})
+        message = f"governance gates failed: {report.summary()}"
+        _log(lake, version, "blocked", {}, failed, message)
+        raise PublishBlocked(f"not published, the last published version stays: {message}")
+    return report.timings
+
+
 def publish(settings: Settings | None = None, run: DbtRun | None = None,
             only: set[str] | None = None) -> PublishResult:
     """Publish the marts of the build area; ``only`` limits the export to marts a selective build touched
-    (the others keep their files). Refuses, and says why, when ``run`` has a failed node."""
+    (the others keep their files). Refuses, and says why, when ``run`` has a failed node or a gate fails."""
     settings = settings or Settings.from_env()
     if run is not None and (run.failed or not run.success):
         block(settings, run)
     lake = Lake(settings.lake)
-    items = publishable(manifest())
+    man = manifest()
+    items = publishable(man)
     if not items:
         raise PublishBlocked("no model is tagged `publish`: nothing to publish")
     version = new_version()
     before = current(lake) or {}
     previous = before.get("marts", {})
-    marts: dict[str, Any] = {}
-    rewritten: dict[str, str] = {}
     # Read-write like dbt-duckdb's own connection: DuckDB refuses a second in-process connection with another
     # configuration. Publishing runs in the warehouse pool's one slot, so it is still the only writer.
     con = duckdb.connect(str(settings.warehouse))
     try:
+        plan = _plan(con, lake, items, previous, only)
+    finally:
+        con.close()
+    timings = _gate(settings, lake, man, items, version, plan)
+    marts: dict[str, Any] = {}
+    rewritten: dict[str, str] = {}
+    con = duckdb.connect(str(settings.warehouse))
+    try:
         for item in items:
-            before_item = previous.get(item.name)
-            if before_item and not all(lake.exists(p) for files in before_item["files"].values() for p in files):
-                before_item = None  # files gone (removed by hand?): export it whole again
-            if only is not None and item.name not in only and before_item:
+            before_item, export = plan[item.name]
+            if not export:
                 marts[item.name], rewritten[item.name] = before_item, "kept"
                 continue
             marts[item.name], rewritten[item.name] = _export_item(con, lake, item, version, before_item)
@@ -270,9 +321,9 @@ def publish(settings: Settings | None = None, run: DbtRun | None = None,
     published_at = datetime.now(UTC)
     rows = {k: v["rows"] for k, v in marts.items()}
     state = {"version": version, "published_at": published_at.isoformat(), "models": rows,
-             "catalog": str(catalog), "marts": marts}
+             "catalog": str(catalog), "marts": marts, "gates": timings}
     _write_json(lake, lake.path("_meta", "publish", "versions", f"{version}.json"), state)
     _write_json(lake, lake.path("_meta", "publish", "current.json"), state)
     _log(lake, version, "published", rows, [], json.dumps(rewritten, ensure_ascii=False))
     _remove_unreferenced(lake, items, settings.keep_published_versions)
-    return PublishResult(version, published_at, rows, catalog, rewritten)
+    return PublishResult(version, published_at, rows, catalog, rewritten, timings)

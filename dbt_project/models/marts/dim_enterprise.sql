@@ -13,7 +13,9 @@ permits as (
         min(case p.management_class when '重点管理' then 1 when '简化管理' then 2 else 3 end) as class_rank,
         max_by(p.industry_code, p.updated_at) as industry_code,
         max_by(p.industry_name, p.updated_at) as industry_name,
-        max_by(p.address, p.updated_at) as address
+        max_by(p.address, p.updated_at) as address,
+        max_by(p.legal_representative, p.updated_at) as legal_representative,
+        max_by(p.contact_phone, p.updated_at) as contact_phone
     from resolved as r
     inner join {{ ref('int_permit_current') }} as p on r.source_dataset = 'permit' and p.permit_no = r.record_key
     group by r.enterprise_key
@@ -61,6 +63,8 @@ select
     p.industry_code,
     p.industry_name,
     p.address,
+    p.legal_representative,
+    p.contact_phone,
     case p.class_rank when 1 then '重点管理' when 2 then '简化管理' when 3 then '登记管理' end as management_class,
     coalesce(p.permit_count, 0) as permit_count,
     coalesce(p.valid_permit_count, 0) as valid_permit_count,

@@ -15,10 +15,11 @@ stations as (
 
 districts as (
     select
-        '区县' as level, s.district_code, coalesce(max(d.district_name), s.district_code), s.district_code,
-        s.data_date,
-        avg(s.so2_24h), avg(s.no2_24h), avg(s.pm10_24h), avg(s.pm25_24h), avg(s.co_24h), avg(s.o3_8h_max),
-        avg(s.o3_1h_max), count(*)
+        '区县' as level, s.district_code as area_code, coalesce(max(d.district_name), s.district_code) as area_name,
+        s.district_code, s.data_date,
+        avg(s.so2_24h) as so2_24h, avg(s.no2_24h) as no2_24h, avg(s.pm10_24h) as pm10_24h,
+        avg(s.pm25_24h) as pm25_24h, avg(s.co_24h) as co_24h, avg(s.o3_8h_max) as o3_8h_max,
+        avg(s.o3_1h_max) as o3_1h_max, count(*) as station_count
     from {{ ref('int_air_station_daily') }} as s
     left join {{ ref('stg_reference__district') }} as d on d.district_code = s.district_code
     group by s.district_code, s.data_date
