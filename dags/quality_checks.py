@@ -1,6 +1,8 @@
-"""Dynamic-update rules (动态更新): freshness of every dataset and completeness of online monitoring.
+"""Dynamic-update rules (动态更新) and the quality suites of landed batches.
 
-Runs every hour and after any ingestion (the raw.<dataset> Assets). Results go to the lake's
+Runs every hour and after any ingestion (the raw.<dataset> Assets): every landed batch not checked yet is
+validated by its contract's GX suite (results in `_meta/quality/results/`); freshness of every dataset and
+completeness of online monitoring are assessed. Results go to the lake's
 `_meta/freshness/`; a stale or incomplete dataset raises an alert (log line, `_meta/alerts/`, and the
 webhook of the Airflow connection `envlake_alert_webhook` or `ENVLAKE_ALERT_WEBHOOK`). A check that
 cannot run fails the task, and the failure callback raises an alert too.
@@ -31,7 +33,13 @@ def quality_checks():
 
         return check()
 
-    dynamic_update_rules()
+    @task
+    def landed_batch_suites() -> dict:
+        from quality.landed import validate_landed
+
+        return validate_landed()
+
+    landed_batch_suites() >> dynamic_update_rules()
 
 
 quality_checks()

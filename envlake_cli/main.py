@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from envlake_cli import (
+    catalog_cmd,
     contracts_cmd,
     demo_cmd,
     ingest_cmd,
@@ -25,6 +26,7 @@ app.command("ingest")(ingest_cmd.ingest)
 app.command("demo")(demo_cmd.demo)
 app.command("status")(status_cmd.status)
 app.command("hj212-receiver")(receiver_cmd.hj212_receiver)
+app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(contracts_cmd.app, name="contracts")
 app.add_typer(lake_cmd.app, name="lake")
 app.add_typer(models_cmd.app, name="models")

@@ -178,11 +178,27 @@ def _write_catalog(settings: Settings, version: str, items: list[Publishable], m
         con.execute("create table lake_meta.publish as select ? as version, ? as published_at, ? as models",
                     [version, datetime.now(UTC).isoformat(),
                      json.dumps({k: v["rows"] for k, v in marts.items()}, ensure_ascii=False)])
+        _meta_views(con, Lake(settings.lake))
         con.execute("checkpoint")
     finally:
         con.close()
     os.replace(tmp, target)
     return target
+
+
+# Views over the lake's own records, read at query time (new results show without a new publish).
+META_VIEWS = {"quality_results": ("quality", "results"), "freshness": ("freshness",), "alerts": ("alerts",),
+              "publish_log": ("publish_log",), "load_log": ("load_log",)}
+
+
+def _meta_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    if not lake.is_local:
+        return  # the catalog reads local paths; on object storage the catalogue JSON carries these records
+    for view, parts in META_VIEWS.items():
+        if lake.files("_meta", *parts):
+            glob = lake.path("_meta", *parts) + "/**/*.parquet"
+            con.execute(f"create view lake_meta.{view} as select * from read_parquet('{glob}', "
+                        "hive_partitioning = true, union_by_name = true)")
 
 
 def _log(lake: Lake, version: str, status: str, models: dict[str, int], failed: list[str], message: str) -> None:
