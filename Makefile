@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap sync demo test test-fast lint bench clean
+.PHONY: help bootstrap sync browser demo test test-fast lint bench clean
 
 help:
 	@echo "make demo   - start the simulated departments, run the ingestion DAGs once, print the lake"
@@ -19,13 +19,19 @@ bootstrap:
 sync: bootstrap
 	@$(UV) sync --locked --quiet
 
+# Debian's Chromium and CJK fonts for the catalogue's browser test (Playwright cannot download a browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto.*cjk" || \
+		{ apt-get install -y --no-install-recommends chromium fonts-noto-cjk >/dev/null 2>&1 || \
+		  { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium fonts-noto-cjk >/dev/null; }; }
+
 demo: sync
 	@$(UV) run envlake demo
 
 lint: sync
 	@$(UV) run ruff check .
 
-test: lint
+test: lint browser
 	@$(UV) run pytest $(PYTEST_ARGS)
 
 test-fast: sync

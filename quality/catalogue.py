@@ -86,12 +86,12 @@ def _quality_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
             "pass_rate": round(passed / len(results), 4) if results else None}
 
 
-def build(settings: Settings | None = None, clock: str | None = None) -> dict[str, Any]:
-    """The catalogue document (also written by ``write``)."""
+def build(settings: Settings | None = None, clock: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """The catalogue document (also written by ``write``); freshness as of ``now`` (default: the clock)."""
     settings = settings or Settings.from_env()
     lake = Lake(settings.lake)
     contracts = load_contracts(settings.schemas_dir)
-    now = reference_time(settings, clock)
+    now = now or reference_time(settings, clock)
     freshness = {f.dataset: f for f in assess(settings, now)}
     landed = _landed_results(lake)
     published = current(lake) or {}
@@ -152,13 +152,14 @@ def build(settings: Settings | None = None, clock: str | None = None) -> dict[st
             "shared": shared, "sources": sources}
 
 
-def write(settings: Settings | None = None, clock: str | None = None) -> tuple[dict[str, Any], str]:
+def write(settings: Settings | None = None, clock: str | None = None,
+          now: datetime | None = None) -> tuple[dict[str, Any], str]:
     """Build the catalogue and write it (JSON and HTML) to ``_meta/catalogue/``; returns it and the folder."""
     from quality.catalogue_html import render_site
 
     settings = settings or Settings.from_env()
     lake = Lake(settings.lake)
-    doc = build(settings, clock)
+    doc = build(settings, clock, now)
     folder = lake.path("_meta", "catalogue")
     lake.write_bytes(json.dumps(doc, ensure_ascii=False, indent=1, default=str).encode("utf-8"),
                      f"{folder}/catalogue.json")
