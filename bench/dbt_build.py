@@ -5,6 +5,11 @@ days of hourly readings of every permitted outlet (the simulators' values, plant
 included) through the lake writer, one batch per day. `full` is `dbt build` (seeds, models, snapshots,
 tests) into an empty build area; `one_more_day` lands day 31 and builds again, so the incremental
 fct_monitoring_hourly takes only what was ingested since. Target: one_more_day / full < 0.15.
+
+Gates: the time the governance gates (lineage and classification, personal-data scan, the marts' GX
+suites) add to a publish, against the dbt build they guard (target < 0.25). The first publish in a
+process pays the GX import and, with an empty lineage cache, `dbt compile` and the trace of every node
+(cold); later ones do not (warm).
 """
 
 from __future__ import annotations
@@ -107,7 +112,15 @@ def measure_builds(settings: Settings) -> dict:
     land_monitoring(settings, depts, DAYS + 1, DAYS + 2)
     console.print("dbt build of every node after another day")
     everything, everything_s = timed_build(settings)
+    gates = {name: c.published.gates for name, c in (("full", full), ("one_more_day", again),
+                                                       ("every_node", everything)) if c.published}
+    gate_s = {name: round(sum(v for v in g.values()), 2) for name, g in gates.items()}
+    dbt_s = {"full": full.dbt_seconds, "one_more_day": again.dbt_seconds, "every_node": everything.dbt_seconds}
     return {
+        "gates_seconds": gate_s, "gates_detail": gates,
+        "dbt_seconds": {k: round(v, 2) for k, v in dbt_s.items()},
+        "ratio_gates_to_dbt_build": {k: round(gate_s[k] / dbt_s[k], 3) for k in gate_s},
+        "gates_note": "full = cold (GX import, dbt compile + lineage of every node); the others warm",
         "days": DAYS, "outlets": len(outlets(depts.limits, DAYS)), "hourly_readings": rows,
         "one_more_day_readings": extra, "nodes": len(full.run.results),
         "full_build_seconds": round(full_s, 2), "one_more_day_seconds": round(incremental_s, 2),
@@ -119,7 +132,7 @@ def measure_builds(settings: Settings) -> dict:
         "fct_monitoring_hourly_rows": everything.published.rows["fct_monitoring_hourly"]
         if everything.published else None,
         "slowest_nodes_full": slowest(full), "slowest_nodes_one_more_day": slowest(again),
-        "target": {"ratio_one_more_day_to_full": "< 0.15"},
+        "target": {"ratio_one_more_day_to_full": "< 0.15", "ratio_gates_to_dbt_build": "< 0.25"},
         "includes": "dbt build with publish: seeds, 40 models, 2 snapshots, ~90 tests, Parquet export, catalog",
     }
 
@@ -132,7 +145,8 @@ def main() -> None:
     out.write_text(json.dumps(previous, ensure_ascii=False, indent=2) + "\n")
     console.print(f"dbt build full {figures['full_build_seconds']} s, one more day {figures['one_more_day_seconds']} s "
                   f"(ratio {figures['ratio_one_more_day_to_full']}), every node "
-                  f"{figures['one_more_day_every_node_seconds']} s; written to {out}")
+                  f"{figures['one_more_day_every_node_seconds']} s; gates / dbt build "
+                  f"{figures['ratio_gates_to_dbt_build']}; written to {out}")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def demo(
                 parse_manifest(settings, quiet=True)
                 progress.update(step, description=f"airflow dags test {MODEL_DAG}: dbt build, tests, publish")
                 run_dag(MODEL_DAG, env)
-                progress.update(step, description=f"airflow dags test {QUALITY_DAG}: freshness and completeness")
+                progress.update(step, description=f"airflow dags test {QUALITY_DAG}: batch suites, freshness")
                 run_dag(QUALITY_DAG, env)
             except (AirflowRunError, DbtRunError) as exc:
                 fail(str(exc), "read the log named above")
@@ -76,8 +76,15 @@ def demo(
                      "quarantine_rows_total": zone_rows(lake, "quarantine", dataset),
                      "reasons": json.loads(last["quarantine_reasons"] or "{}")})
     published = published_summary(lake)
+    catalogue = None
+    if published:
+        from quality.catalogue import write as write_catalogue
+
+        catalogue, folder = write_catalogue(settings, clock="simulated")
     if as_json:
-        print_json(rows if not published else {"datasets": rows, "published": published})
+        print_json(rows if not published else {"datasets": rows, "published": published,
+                                                "catalogue": {"shared": len(catalogue["shared"]),
+                                                              "sources": len(catalogue["sources"])}})
         return
     print_table(f"envlake demo — simulated day {day}, lake {lake.base}",
                 ["dataset", "rows in", "landed", "new in lake", "quarantined", "raw/ total", "quarantine/ total"],
@@ -88,4 +95,9 @@ def demo(
             console.print(f"  {r['dataset']}: quarantined {count} × {rule}", highlight=False)
     if published:
         print_published(published)
+    if catalogue is not None:
+        unclassified = [d["id"] for d in catalogue["shared"] if not d["columns"]]
+        console.print(f"公共数据目录: {len(catalogue['shared'])} shared datasets, every column classified"
+                      if not unclassified else f"公共数据目录: unclassified {', '.join(unclassified)}", highlight=False)
+        console.print(f"  {folder}/index.html — browse it with `envlake catalog serve`", highlight=False)
     print_status(settings, clock="simulated")

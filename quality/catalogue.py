@@ -22,7 +22,6 @@ from connectors.modelling.runner import manifest
 from connectors.settings import Settings
 from quality.classification import LEVELS, SHARING, SHARING_ZH
 from quality.freshness import assess, reference_time
-from quality.gates import latest_report
 
 STATE_RANK = ("fresh", "late", "stale", "never")
 STATE_ZH = {"fresh": "正常", "late": "滞后", "stale": "过期", "never": "从未入湖"}
@@ -95,8 +94,8 @@ def build(settings: Settings | None = None, clock: str | None = None, now: datet
     freshness = {f.dataset: f for f in assess(settings, now)}
     landed = _landed_results(lake)
     published = current(lake) or {}
-    gate = latest_report(lake) or {}
-    published_gate = gate if gate.get("version") == published.get("version") else {}
+    report = lake.read_bytes(lake.path("_meta", "quality", "gates", f"{published.get('version')}.json"))
+    published_gate = json.loads(report.decode("utf-8")) if report else {}
     sources = []
     for dataset, c in sorted(contracts.items()):
         f = freshness.get(dataset)

@@ -151,16 +151,3 @@ def check(settings: Settings, man: dict[str, Any], targets: list[GateTarget], pu
     lake.write_bytes(json.dumps(report.as_dict(), ensure_ascii=False, indent=1, default=str).encode("utf-8"),
                      lake.path("_meta", "quality", "gates", f"{version}.json"))
     return report
-
-
-def latest_report(lake: Lake) -> dict[str, Any] | None:
-    """The newest gate report (passed or not)."""
-    import pyarrow.fs as pafs
-
-    folder = lake.path("_meta", "quality", "gates")
-    infos = sorted((i for i in lake.fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
-                    if i.path.endswith(".json")), key=lambda i: i.mtime_ns or 0)
-    if not infos:
-        return None
-    data = lake.read_bytes(infos[-1].path)
-    return json.loads(data.decode("utf-8")) if data else None

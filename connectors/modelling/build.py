@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from connectors.settings import Settings
 class CycleResult:
     run: DbtRun
     published: PublishResult | None
+    dbt_seconds: float = 0.0  # the dbt build alone, without the gates and the export
 
 
 def check_generated() -> None:
@@ -31,8 +33,10 @@ def build_and_publish(settings: Settings | None = None, select: list[str] | None
     settings = settings or Settings.from_env()
     check_generated()
     args = ["build"] + (["--select", *select] if select else [])
+    started = time.perf_counter()
     run = run_dbt(args, settings, variables, quiet=quiet)
+    dbt_seconds = time.perf_counter() - started
     if not publish_after:
-        return CycleResult(run, None)
+        return CycleResult(run, None, dbt_seconds)
     built = {r.name for r in run.results if r.resource_type in ("model", "snapshot")} if select else None
-    return CycleResult(run, publish(settings, run, only=built))
+    return CycleResult(run, publish(settings, run, only=built), dbt_seconds)

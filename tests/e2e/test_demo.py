@@ -40,6 +40,15 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
         shared = entry["files"]["shared"]
         assert shared and all(Path(p).is_relative_to(tmp_path / "lake" / "shared" / mart) for p in shared), mart
         assert all(Path(p).exists() for p in shared), mart
+    # the demo ends with the catalogue built: every shared dataset classified, every landed batch checked
+    catalogue = json.loads((tmp_path / "lake" / "_meta" / "catalogue" / "catalogue.json").read_text(encoding="utf-8"))
+    assert {d["id"] for d in catalogue["shared"]} == set(state["marts"])
+    for d in catalogue["shared"]:
+        assert d["columns"] and all(c.get("security_level") and c.get("sharing_class") for c in d["columns"]), d["id"]
+        assert d["quality"]["pass_rate"] == 1.0, d["id"]
+    assert all(d["quality"]["results"] for d in catalogue["sources"] if d["id"] in rows)
+    assert (tmp_path / "lake" / "_meta" / "catalogue" / "index.html").exists()
+    assert output["catalogue"] == {"shared": len(state["marts"]), "sources": len(catalogue["sources"])}
     assert set(rows) == {"permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code",
                          "monitoring_hourly", "monitoring_daily", "air_station_hourly", "water_section_reading",
                          "hw_code", "disposal_licence", "waste_manifest", "waste_manifest_item"}
