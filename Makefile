@@ -39,6 +39,7 @@ test-fast: sync
 
 bench: sync
 	@$(UV) run python -m bench.run
+	@$(UV) run python -m bench.dbt_build
 
 clean:
 	rm -rf lake sim .airflow

@@ -11,6 +11,7 @@ from envlake_cli import (
     ingest_cmd,
     lake_cmd,
     models_cmd,
+    quality_cmd,
     receiver_cmd,
     simulate_cmd,
     status_cmd,
@@ -30,6 +31,7 @@ app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(contracts_cmd.app, name="contracts")
 app.add_typer(lake_cmd.app, name="lake")
 app.add_typer(models_cmd.app, name="models")
+app.add_typer(quality_cmd.app, name="quality")
 app.add_typer(simulate_cmd.app, name="simulate")
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from connectors.modelling.publish import current, publishable
 from connectors.modelling.runner import manifest
 from connectors.settings import Settings
 from quality.classification import LEVELS, SHARING, SHARING_ZH
+from quality.completeness import monitoring_completeness
+from quality.dynamic_update import COMPLETE_SHARE_REQUIRED
 from quality.freshness import assess, reference_time
 
 STATE_RANK = ("fresh", "late", "stale", "never")
@@ -93,6 +95,7 @@ def build(settings: Settings | None = None, clock: str | None = None, now: datet
     now = now or reference_time(settings, clock)
     freshness = {f.dataset: f for f in assess(settings, now)}
     landed = _landed_results(lake)
+    completeness = monitoring_completeness(lake)
     published = current(lake) or {}
     report = lake.read_bytes(lake.path("_meta", "quality", "gates", f"{published.get('version')}.json"))
     published_gate = json.loads(report.decode("utf-8")) if report else {}
@@ -113,6 +116,11 @@ def build(settings: Settings | None = None, clock: str | None = None, now: datet
             "columns": [{"name": x.name, "name_zh": x.name_zh, "type": x.type, "security_level": x.security_level,
                          "sharing_class": x.sharing_class, "pii": x.pii} for x in c.fields],
             "quality": {**_quality_summary(landed.get(dataset, [])), "results": landed.get(dataset, [])},
+            **({"completeness": {"outlet_days": completeness.outlet_days,
+                                 "complete_share": round(completeness.complete_share, 4),
+                                 "required_share": COMPLETE_SHARE_REQUIRED,
+                                 "incomplete": completeness.complete_share < COMPLETE_SHARE_REQUIRED}}
+               if dataset == "monitoring_hourly" and completeness else {}),
         })
     man = manifest()
     shared = []

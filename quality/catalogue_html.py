@@ -114,6 +114,11 @@ def render_dataset(doc: dict[str, Any], d: dict[str, Any]) -> str:
              ("记录数", "" if d.get("rows") is None else f"{d['rows']:,}")]
     rows = "".join(f"<tr><th>{k}</th><td>{escape(str(v))}</td></tr>" for k, v in facts)
     stale = d.get("stale_inputs") or []
+    complete = d.get("completeness")
+    completeness = "" if not complete else (
+        f'<p id="completeness">数据完整性：完整监测点日占比 {complete["complete_share"]:.1%}'
+        f'（要求≥{complete["required_share"]:.0%}，日均值需≥20个有效小时值）'
+        + ('<span class="state stale">不完整</span>' if complete["incomplete"] else "") + "</p>")
     lineage = ""
     if d["kind"] == "shared":
         lineage = ("<h2>上游血缘</h2><p>源数据集：" + "、".join(
@@ -122,7 +127,7 @@ def render_dataset(doc: dict[str, Any], d: dict[str, Any]) -> str:
     body = (f'<p><a href="../index.html">← 返回目录</a></p><h1 id="name">{escape(d["name_zh"])}</h1>'
             f"<p>{escape(d.get('description') or '')}</p>"
             f'<p>更新状态：{_state(d["freshness"])}'
-            + (f"（过期的上游：{escape('、'.join(stale))}）" if stale else "") + "</p>"
+            + (f"（过期的上游：{escape('、'.join(stale))}）" if stale else "") + "</p>" + completeness +
             f"<table>{rows}</table><h2>字段与分类</h2>{_columns(d)}{lineage}<h2>最新质量校验</h2>{_quality(d)}")
     return _page(f"{d['name_zh']} — 公共数据目录", body)
 

@@ -120,6 +120,7 @@ def test_the_catalogue_marks_a_stale_feed_and_its_shared_datasets(modelled_lake:
     assert shared["fct_air_quality_daily"]["freshness"] == "stale"
     assert "air_station_hourly" in shared["fct_air_quality_daily"]["stale_inputs"]
     assert set(shared) == set(current(Lake(settings.lake))["models"])
+    assert sources["monitoring_hourly"]["completeness"]["outlet_days"] > 0  # completeness shown beside freshness
     for d in shared.values():
         assert d["name_zh"] and d["owner_department"] and d["sharing_class"] and d["security_level"]
         assert d["columns"] and d["lineage"] and d["quality"]["results"]

@@ -65,3 +65,17 @@ def test_an_outlet_short_of_20_valid_hours_is_incomplete(env: Settings) -> None:
     result = monitoring_completeness(Lake(env.lake))
     assert (result.outlet_days, result.complete_outlet_days) == (2, 1)
     assert result.incomplete == [{"mn": "MN0000A", "day": "2026-01-01", "hours": 24, "valid_hours": 18}]
+
+
+def test_quality_check_command_validates_the_batch_and_reports_freshness(env: Settings, tmp_path) -> None:
+    from simulators.filedrops import write_filedrops
+
+    write_filedrops(tmp_path / "drops")
+    assert envlake("ingest", "district", "--from", str(tmp_path / "drops" / "district.csv")).returncode == 0
+    result = envlake("quality", "check", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["landed_batches"]["district"] == {"batches": 1, "failed": []}
+    assert payload["states"]["district"] == "fresh" and payload["states"]["permit"] == "never"
+    again = json.loads(envlake("quality", "check", "--json").stdout)
+    assert again["landed_batches"] == {}  # each batch is validated once
