@@ -85,16 +85,27 @@ def contract_suite(contract: Contract) -> list[Spec]:
     return specs
 
 
-def mart_suite(node: dict[str, Any], columns: list[str], passthrough: dict[str, Any]) -> list[Spec]:
-    """The suite of a mart: ``columns`` as built, ``passthrough``: column -> the contract field it copies."""
+def mart_tests(man: dict[str, Any], uid: str) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """column -> [(test name, its arguments)] of the generic dbt tests attached to node ``uid``."""
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for node in man["nodes"].values():
+        meta = node.get("test_metadata") or {}
+        if node["resource_type"] != "test" or node.get("attached_node") != uid or not node.get("column_name"):
+            continue
+        out.setdefault(node["column_name"], []).append((meta.get("name", ""), meta.get("kwargs") or {}))
+    return out
+
+
+def mart_suite(node: dict[str, Any], columns: list[str], passthrough: dict[str, Any],
+               tests: dict[str, list[tuple[str, dict[str, Any]]]]) -> list[Spec]:
+    """The suite of a mart: ``columns`` as built, ``passthrough``: column -> the contract field it copies,
+    ``tests``: its dbt generic tests per column (``mart_tests``)."""
     documented = list(node.get("columns", {}))
     specs = [Spec("ExpectTableColumnsToMatchSet", {"column_set": documented, "exact_match": True})]
-    for name, col in node.get("columns", {}).items():
+    for name, attached in sorted(tests.items()):
         if name not in columns:
             continue
-        for test in col.get("data_tests") or col.get("tests") or []:
-            test_name, args = (test, {}) if isinstance(test, str) else next(iter(test.items()))
-            args = (args or {}).get("arguments", args or {})
+        for test_name, args in attached:
             if test_name == "not_null":
                 specs.append(Spec("ExpectColumnValuesToNotBeNull", {"column": name}))
             elif test_name == "unique":
@@ -178,9 +189,13 @@ def contract_frame(contract: Contract, table: Any) -> Any:
 
 
 def to_frame(table: Any) -> Any:
-    """Arrow to pandas for GX: text as Python objects (GX's type check does not know pandas 3's ``str``)."""
+    """Arrow to pandas for GX: text as Python objects (GX's type check does not know pandas 3's ``str``),
+    decimals as floats (Python ``Decimal`` objects make every check an order of magnitude slower)."""
     import pyarrow as pa
 
+    for i, column_type in enumerate(table.schema.types):
+        if pa.types.is_decimal(column_type):
+            table = table.set_column(i, table.column_names[i], table.column(i).cast(pa.float64()))
     frame = table.to_pandas()
     for name, column_type in zip(table.column_names, table.schema.types, strict=True):
         if pa.types.is_string(column_type) or pa.types.is_large_string(column_type):

@@ -1,0 +1,49 @@
+"""Superset's configuration for envlake (read through SUPERSET_CONFIG_PATH).
+
+Metadata in SQLite under ``SUPERSET_HOME`` by default, PostgreSQL when ``SUPERSET_DATABASE_URI`` says
+so. No result cache: a chart reads the lake's read-only catalog on every query, so a publish shows at
+once. Superset runs in its own virtual environment (dashboards/superset/); nothing here imports envlake.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+HOME = Path(os.environ.get("SUPERSET_HOME", Path.cwd() / ".superset"))
+HOME.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    if os.environ.get("SUPERSET_SECRET_KEY"):
+        return os.environ["SUPERSET_SECRET_KEY"]
+    path = HOME / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+SQLALCHEMY_DATABASE_URI = os.environ.get("SUPERSET_DATABASE_URI", f"sqlite:///{HOME / 'superset.db'}")
+SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+# Every chart asks the lake again: the catalog is only views over published Parquet, fast enough.
+CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+FILTER_STATE_CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 3600}
+EXPLORE_FORM_DATA_CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 3600}
+RATELIMIT_STORAGE_URI = "memory://"
+
+BABEL_DEFAULT_LOCALE = "zh"
+LANGUAGES = {"zh": {"flag": "cn", "name": "简体中文"}, "en": {"flag": "us", "name": "English"}}
+APP_NAME = "杭州生态环境数据驾驶舱"
+
+FEATURE_FLAGS = {"DASHBOARD_RBAC": True, "ROW_LEVEL_SECURITY": True, "EMBEDDED_SUPERSET": False}
+WTF_CSRF_ENABLED = True
+TALISMAN_ENABLED = False
+PREVENT_UNSAFE_DB_CONNECTIONS = False  # the DuckDB catalog is a local file; its connection is locked down
+SQLLAB_CTAS_NO_LIMIT = False
+ROW_LIMIT = 50000
+SUPERSET_WEBSERVER_TIMEOUT = 120
