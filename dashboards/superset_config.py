@@ -47,3 +47,26 @@ PREVENT_UNSAFE_DB_CONNECTIONS = False  # the DuckDB catalog is a local file; its
 SQLLAB_CTAS_NO_LIMIT = False
 ROW_LIMIT = 50000
 SUPERSET_WEBSERVER_TIMEOUT = 120
+
+
+def _lock_down_duckdb() -> None:
+    """Every DuckDB connection Superset opens may read the published zones only: SQL Lab cannot read
+    other files (``read_csv('/etc/passwd')``), attach databases or switch the lock off again. The order
+    matters: ``allowed_directories`` cannot change once external access is off."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    allowed = [d for d in os.environ.get("ENVLAKE_SUPERSET_ALLOWED_DIRS", "").split(os.pathsep) if d]
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        if "duckdb" not in type(dbapi_connection).__module__ and "duckdb" not in type(dbapi_connection).__name__:
+            return
+        cursor = dbapi_connection.cursor()
+        listed = ", ".join("'" + d.replace("'", "''").rstrip("/") + "/'" for d in allowed)
+        cursor.execute(f"set allowed_directories = [{listed}]")
+        cursor.execute("set enable_external_access = false")
+        cursor.close()
+
+
+_lock_down_duckdb()
