@@ -4,12 +4,13 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap sync browser demo test test-fast lint bench clean
+.PHONY: help bootstrap sync browser demo test test-fast lint bench clean superset superset-stop
 
 help:
 	@echo "make demo   - start the simulated departments, run the ingestion DAGs once, print the lake"
 	@echo "make test   - lint and run every test (unit, integration, DAGs, end-to-end)"
 	@echo "make bench  - run the benchmarks, figures in bench/results.json"
+	@echo "make superset / superset-stop - the local Superset with the dashboards deployed"
 	@echo "make clean  - remove the demo lake, simulators' files and Airflow metadata"
 
 bootstrap:
@@ -37,9 +38,16 @@ test: lint browser
 test-fast: sync
 	@$(UV) run pytest -m "not integration and not airflow and not e2e" $(PYTEST_ARGS)
 
+superset: sync
+	@$(UV) run envlake dashboards up
+	@$(UV) run envlake dashboards deploy
+
+superset-stop:
+	@$(UV) run envlake dashboards stop
+
 bench: sync
 	@$(UV) run python -m bench.run
 	@$(UV) run python -m bench.dbt_build
 
 clean:
-	rm -rf lake sim .airflow
+	rm -rf lake sim .airflow .superset

@@ -28,7 +28,8 @@ TEMPORAL = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TI
 
 
 def load_definitions(folder: Path = ASSETS) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    datasets = yaml.safe_load((folder / "datasets.yaml").read_text(encoding="utf-8"))["datasets"]
+    doc = yaml.safe_load((folder / "datasets.yaml").read_text(encoding="utf-8"))
+    datasets = [{**d, "labels": doc.get("labels", {})} for d in doc["datasets"]]
     dashboards = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.yaml"))
                   if p.name != "datasets.yaml" and not p.name.startswith("departments")]
     return datasets, dashboards
@@ -57,7 +58,8 @@ def _dataset_yaml(ds: dict[str, Any], columns: list[tuple[str, str]]) -> dict[st
         "metrics": [{"metric_name": "count", "verbose_name": "记录数", "metric_type": "count",
                      "expression": "COUNT(*)", "description": None, "d3format": None, "extra": None,
                      "warning_text": None}],
-        "columns": [{"column_name": name, "verbose_name": None, "is_dttm": dtype.upper() in TEMPORAL,
+        "columns": [{"column_name": name, "verbose_name": ds.get("labels", {}).get(name),
+                     "is_dttm": dtype.upper() in TEMPORAL,
                      "is_active": True, "type": dtype, "groupby": True, "filterable": True, "expression": None,
                      "description": None, "python_date_format": None, "extra": None} for name, dtype in columns],
         "version": "1.0.0", "database_uuid": DATABASE_UUID,
@@ -83,7 +85,7 @@ def chart_params(chart: dict[str, Any], dataset_id_ref: str) -> tuple[dict[str, 
         form.update({"x_axis": chart["x"], "metrics": metrics, "groupby": groupby,
                      "x_axis_title": chart.get("x_title", ""), "y_axis_title": chart.get("y_title", ""),
                      "x_axis_title_margin": 30, "y_axis_title_margin": 50, "show_legend": True,
-                     "rich_tooltip": True, "x_axis_sort_asc": True})
+                     "rich_tooltip": True, "x_axis_sort_asc": True, "markerEnabled": True, "markerSize": 6})
         if chart.get("order_by_metric"):
             form.update({"x_axis_sort": metrics[0]["label"],
                          "x_axis_sort_asc": chart["order_by_metric"] == "ascending"})

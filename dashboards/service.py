@@ -139,6 +139,8 @@ class Superset:
         return True
 
     def up(self) -> None:
+        if self.running() and (self.home / "initialised").exists():
+            return
         self.install()
         self.initialise()
         self.start()

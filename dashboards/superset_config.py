@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from pathlib import Path
 
 HOME = Path(os.environ.get("SUPERSET_HOME", Path.cwd() / ".superset"))
@@ -57,16 +58,25 @@ def _lock_down_duckdb() -> None:
     from sqlalchemy.engine import Engine
 
     allowed = [d for d in os.environ.get("ENVLAKE_SUPERSET_ALLOWED_DIRS", "").split(os.pathsep) if d]
+    lock = threading.Lock()
 
     @event.listens_for(Engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         if "duckdb" not in type(dbapi_connection).__module__ and "duckdb" not in type(dbapi_connection).__name__:
             return
-        cursor = dbapi_connection.cursor()
-        listed = ", ".join("'" + d.replace("'", "''").rstrip("/") + "/'" for d in allowed)
-        cursor.execute(f"set allowed_directories = [{listed}]")
-        cursor.execute("set enable_external_access = false")
-        cursor.close()
+        # Connections to one file share a DuckDB instance, and these settings are the instance's: a later
+        # connection finds them already set (and could not change them). Threads connect concurrently.
+        with lock:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("select current_setting('enable_external_access')")
+            if cursor.fetchone()[0]:
+                listed = ", ".join("'" + d.replace("'", "''").rstrip("/") + "/'" for d in allowed)
+                cursor.execute(f"set allowed_directories = [{listed}]")
+                cursor.execute("set enable_external_access = false")
+            cursor.close()
 
 
 _lock_down_duckdb()
+
+# Roles, users and row-level security are created through the REST API by `envlake dashboards deploy`.
+FAB_ADD_SECURITY_API = True

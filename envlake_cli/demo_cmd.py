@@ -32,8 +32,10 @@ QUALITY_DAG = "quality_checks"
 def demo(
     day: Annotated[int | None, typer.Option(help="Simulated day to serve. Default: ENVLAKE_SIM_DAY.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    with_dashboards: Annotated[bool, typer.Option("--dashboards/--no-dashboards",
+                                                  help="Start Superset and deploy the dashboards at the end.")] = True,
 ) -> None:
-    """Start the simulators, run the ingestion DAGs once with Airflow, print rows landed and quarantined."""
+    """Simulated departments → ingestion DAGs → quality DAG → modelling DAG → catalogue → dashboards."""
     settings = Settings.from_env()
     settings = settings if day is None else replace(settings, sim_day=day)
     day = settings.sim_day
@@ -77,15 +79,12 @@ def demo(
                      "quarantine_rows_total": zone_rows(lake, "quarantine", dataset),
                      "reasons": json.loads(last["quarantine_reasons"] or "{}")})
     published = published_summary(lake)
-    catalogue = None
-    if published:
-        from quality.catalogue import write as write_catalogue
-
-        catalogue, folder = write_catalogue(settings, clock="simulated")
+    catalogue, dashboards = share(settings, published is not None, with_dashboards)
     if as_json:
         print_json(rows if not published else {"datasets": rows, "published": published,
                                                 "catalogue": {"shared": len(catalogue["shared"]),
-                                                              "sources": len(catalogue["sources"])}})
+                                                              "sources": len(catalogue["sources"])},
+                                                "dashboards": dashboards})
         return
     print_table(f"envlake demo — simulated day {day}, lake {lake.base}",
                 ["dataset", "rows in", "landed", "new in lake", "quarantined", "raw/ total", "quarantine/ total"],
@@ -96,9 +95,38 @@ def demo(
             console.print(f"  {r['dataset']}: quarantined {count} × {rule}", highlight=False)
     if published:
         print_published(published)
+    print_shared(settings, catalogue, dashboards)
+
+
+def share(settings: Settings, published: bool, with_dashboards: bool) -> tuple[dict | None, dict | None]:
+    """After a publish: the catalogue, then (optionally) Superset with the dashboards deployed."""
+    if not published:
+        return None, None
+    from quality.catalogue import write as write_catalogue
+
+    catalogue, folder = write_catalogue(settings, clock="simulated")
+    catalogue["folder"] = folder
+    if not with_dashboards:
+        return catalogue, None
+    from envlake_cli.dashboards_cmd import deploy_dashboards, start_superset
+
+    start_superset()
+    return catalogue, deploy_dashboards()
+
+
+def print_shared(settings: Settings, catalogue: dict | None, dashboards: dict | None) -> None:
     if catalogue is not None:
         unclassified = [d["id"] for d in catalogue["shared"] if not d["columns"]]
         console.print(f"公共数据目录: {len(catalogue['shared'])} shared datasets, every column classified"
                       if not unclassified else f"公共数据目录: unclassified {', '.join(unclassified)}", highlight=False)
-        console.print(f"  {folder}/index.html — browse it with `envlake catalog serve`", highlight=False)
+        console.print(f"  {catalogue['folder']}/index.html — browse it with `envlake catalog serve`", highlight=False)
     print_status(settings, clock="simulated")
+    if dashboards:
+        from dashboards.service import Superset
+
+        login = Superset.from_env()
+        console.print(f"Superset ({login.admin_user} / {login.admin_password}; district users such as xihu and "
+                      "the leader `leader`, password envlake-demo):", highlight=False)
+        for title, dashboard_id in dashboards["dashboards"].items():
+            console.print(f"  {title}: {dashboards['url']}/superset/dashboard/{dashboard_id}/", highlight=False)
+        console.print("  stop it with `make superset-stop`", highlight=False)

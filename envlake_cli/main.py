@@ -7,6 +7,7 @@ import typer
 from envlake_cli import (
     catalog_cmd,
     contracts_cmd,
+    dashboards_cmd,
     demo_cmd,
     ingest_cmd,
     lake_cmd,
@@ -29,6 +30,7 @@ app.command("status")(status_cmd.status)
 app.command("hj212-receiver")(receiver_cmd.hj212_receiver)
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(contracts_cmd.app, name="contracts")
+app.add_typer(dashboards_cmd.app, name="dashboards")
 app.add_typer(lake_cmd.app, name="lake")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(quality_cmd.app, name="quality")

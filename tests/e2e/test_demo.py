@@ -10,6 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from connectors.credit_code import is_valid_uscc
+from dashboards.client import SupersetClient
+from dashboards.service import Superset
 from tests.catalog_reader import CatalogReader
 from tests.conftest import free_port
 
@@ -24,7 +26,15 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
     env["ENVLAKE_PERMIT_API_URL"] = f"http://127.0.0.1:{free_port()}"
     env["ENVLAKE_HJ212_PORT"] = str(free_port())
     env["ENVLAKE_STATION_API_URL"] = f"http://127.0.0.1:{free_port()}"
+    env["SUPERSET_PORT"] = str(free_port())
     command = [sys.executable, "-m", "envlake_cli.main", "demo", "--json"]
+    try:
+        run_twice(tmp_path, env, command)
+    finally:
+        Superset(tmp_path / ".superset", int(env["SUPERSET_PORT"])).stop()
+
+
+def run_twice(tmp_path: Path, env: dict[str, str], command: list[str]) -> None:
     first = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr[-2000:]
     output = json.loads(first.stdout)
@@ -49,6 +59,12 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
     assert all(d["quality"]["results"] for d in catalogue["sources"] if d["id"] in rows)
     assert (tmp_path / "lake" / "_meta" / "catalogue" / "index.html").exists()
     assert output["catalogue"] == {"shared": len(state["marts"]), "sources": len(catalogue["sources"])}
+    # and with both dashboards deployed to a local Superset, every chart answering with rows
+    dashboards = output["dashboards"]
+    assert set(dashboards["dashboards"]) == {"生态环境综合驾驶舱", "数据健康"} and dashboards["charts"] >= 15
+    with SupersetClient(dashboards["url"], "admin", "admin") as client:
+        for chart in client.get("/api/v1/chart/", q="(page_size:100)")["result"]:
+            assert client.chart_data(chart["id"])["result"][0]["rowcount"] > 0, chart["slice_name"]
     assert set(rows) == {"permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code",
                          "monitoring_hourly", "monitoring_daily", "air_station_hourly", "water_section_reading",
                          "hw_code", "disposal_licence", "waste_manifest", "waste_manifest_item"}
@@ -70,6 +86,7 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr[-2000:]
     assert read["error_count"] == 0 and read["queries"] > 20, read
     second_output = json.loads(second.stdout)
+    assert second_output["dashboards"]["dashboards"] == dashboards["dashboards"]  # redeployed in place
     again = {r["dataset"]: r for r in second_output["datasets"]}
     assert second_output["published"]["version"] != published["version"]
     assert second_output["published"]["models"]["fct_monitoring_hourly"] == published["models"]["fct_monitoring_hourly"]

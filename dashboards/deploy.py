@@ -1,0 +1,129 @@
+"""``envlake dashboards deploy``: the asset bundle, then roles, users and row-level security, all idempotent.
+
+Assets go through ``/api/v1/assets/import/`` (matched by UUID: a second deploy overwrites, never
+duplicates). Roles, users and RLS rules are looked up by name and created or updated to match
+``assets/departments.yaml``. A district branch's role gets read access to the dashboards' database and a
+Regular RLS filter on ``district_code``; a Base filter ``1=0`` denies every other role (leaders and
+branches excepted), so a role nobody listed sees nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from dashboards.bundle import ASSETS, DATABASE_NAME, build_bundle, load_definitions
+from dashboards.client import SupersetClient
+
+BASE_RULE = "envlake 默认拒绝（未授权角色不可见）"
+# What a department user needs besides row access: read dashboards, charts and datasets; no SQL Lab.
+READ_PERMISSIONS = {
+    ("can_read", "Dashboard"), ("can_read", "Chart"), ("can_read", "Dataset"), ("can_read", "Database"),
+    ("can_explore_json", "Superset"), ("can_dashboard", "Superset"), ("can_slice", "Superset"),
+    ("can_explore", "Superset"), ("can_read", "DashboardFilterStateRestApi"),
+    ("can_write", "DashboardFilterStateRestApi"), ("can_read", "ExploreFormDataRestApi"),
+    ("can_write", "ExploreFormDataRestApi"), ("can_read", "ExplorePermalinkRestApi"),
+    ("can_write", "ExplorePermalinkRestApi"), ("can_read", "DashboardPermalinkRestApi"),
+    ("can_write", "DashboardPermalinkRestApi"), ("can_time_range", "Api"), ("can_query", "Api"),
+    ("can_query_form_data", "Api"), ("can_read", "CurrentUserRestApi"), ("can_get", "Datasource"),
+    ("can_read", "SecurityRestApi"), ("can_list", "SavedQuery"), ("can_external_metadata", "Datasource"),
+    ("can_samples", "Datasource"), ("can_recent_activity", "Log"), ("can_read", "Log")
+}
+
+
+@dataclass
+class DeployReport:
+    charts: int = 0
+    dashboards: dict[str, int] = field(default_factory=dict)  # title -> id
+    roles: list[str] = field(default_factory=list)
+    users: list[str] = field(default_factory=list)
+    rls_rules: list[str] = field(default_factory=list)
+
+
+def catalog_uri(catalog: Path) -> str:
+    return f"duckdb:///{catalog.resolve()}?access_mode=read_only"
+
+
+def _ensure_role(client: SupersetClient, name: str) -> int:
+    found = [r for r in client.get("/api/v1/security/roles/", q="(page_size:100)")["result"] if r["name"] == name]
+    return found[0]["id"] if found else client.post("/api/v1/security/roles/", {"name": name})["id"]
+
+
+def _permission_ids(client: SupersetClient, wanted: set[tuple[str, str]]) -> list[int]:
+    ids, page = [], 0
+    while True:
+        rows = client.get("/api/v1/security/permissions-resources/", q=f"(page:{page},page_size:100)")["result"]
+        for r in rows:
+            if (r["permission"]["name"], r["view_menu"]["name"]) in wanted:
+                ids.append(r["id"])
+        if len(rows) < 100:
+            return ids
+        page += 1
+
+
+def _ensure_user(client: SupersetClient, username: str, name: str, role_ids: list[int], password: str) -> None:
+    found = [u for u in client.get("/api/v1/security/users/", q=f"(filters:!((col:username,opr:eq,value:{username})))")
+             ["result"]]
+    payload = {"first_name": name, "last_name": "envlake", "email": f"{username}@envlake.local", "active": True,
+               "roles": role_ids}
+    if found:
+        client.put(f"/api/v1/security/users/{found[0]['id']}", payload)
+    else:
+        client.post("/api/v1/security/users/", {**payload, "username": username, "password": password})
+
+
+def _ensure_rls(client: SupersetClient, name: str, filter_type: str, tables: list[int], roles: list[int],
+                clause: str, group_key: str = "") -> None:
+    payload = {"name": name, "filter_type": filter_type, "tables": tables, "roles": roles, "clause": clause,
+               "group_key": group_key, "description": "envlake dashboards deploy"}
+    found = [r for r in client.get("/api/v1/rowlevelsecurity/", q="(page_size:100)")["result"] if r["name"] == name]
+    if found:
+        client.put(f"/api/v1/rowlevelsecurity/{found[0]['id']}", payload)
+    else:
+        client.post("/api/v1/rowlevelsecurity/", payload)
+
+
+def deploy(client: SupersetClient, catalog: Path, folder: Path = ASSETS) -> DeployReport:
+    report = DeployReport()
+    client.import_assets(build_bundle(catalog, catalog_uri(catalog), folder))
+    datasets_def, dashboards = load_definitions(folder)
+    report.charts = sum(len(row) for d in dashboards for row in d["rows"])
+    for d in dashboards:
+        found = client.find("dashboard", "dashboard_title", d["title"])
+        report.dashboards[d["title"]] = found[0]["id"] if found else -1
+    database = client.find("database", "database_name", DATABASE_NAME)[0]
+    dataset_ids = {}
+    for ds in datasets_def:
+        name = ds["table"] if "table" in ds and "sql" not in ds else ds["name"]
+        rows = [r for r in client.find("dataset", "table_name", name) if r["database"]["id"] == database["id"]]
+        dataset_ids[ds["name"]] = rows[0]["id"]
+    district_tables = [dataset_ids[ds["name"]] for ds in datasets_def if ds.get("district")]
+
+    departments = yaml.safe_load((folder / "departments.yaml").read_text(encoding="utf-8"))
+    password = os.environ.get("ENVLAKE_DASHBOARD_PASSWORD", "envlake-demo")
+    database_access = ("database_access", f"[{DATABASE_NAME}].(id:{database['id']})")
+    access = _permission_ids(client, READ_PERMISSIONS | {database_access})
+    leader_role = _ensure_role(client, departments["leaders"]["role"])
+    client.post(f"/api/v1/security/roles/{leader_role}/permissions", {"permission_view_menu_ids": access})
+    report.roles.append(departments["leaders"]["role"])
+    for user in departments["leaders"]["users"]:
+        _ensure_user(client, user["username"], user["name"], [leader_role], password)
+        report.users.append(user["username"])
+    allowed_roles = [leader_role, _ensure_role(client, "Admin")]  # the admin deploys and checks the charts
+    for district in departments["districts"]:
+        role_name = f"区县分局-{district['name']}"
+        role = _ensure_role(client, role_name)
+        client.post(f"/api/v1/security/roles/{role}/permissions", {"permission_view_menu_ids": access})
+        _ensure_rls(client, f"{role_name} 本区数据", "Regular", district_tables, [role],
+                    f"district_code = '{district['code']}'", "district_code")
+        _ensure_user(client, district["username"], f"{district['name']}分局", [role], password)
+        allowed_roles.append(role)
+        report.roles.append(role_name)
+        report.users.append(district["username"])
+        report.rls_rules.append(f"{role_name} 本区数据")
+    _ensure_rls(client, BASE_RULE, "Base", list(dataset_ids.values()), allowed_roles, "1=0")
+    report.rls_rules.append(BASE_RULE)
+    return report
