@@ -191,7 +191,21 @@ META_VIEWS = {"quality_results": ("quality", "results"), "freshness": ("freshnes
               "publish_log": ("publish_log",), "load_log": ("load_log",)}
 
 
+def _empty_view_sql(schema: pa.Schema) -> str:
+    """A typed view with no rows, for a record type nothing has been written of yet."""
+    types = {pa.string(): "varchar", pa.int64(): "bigint", pa.bool_(): "boolean", pa.float64(): "double"}
+    columns = [f"cast(null as {types.get(f.type, 'timestamptz' if pa.types.is_timestamp(f.type) else 'varchar')})"
+               f' as "{f.name}"' for f in schema]
+    return f"select {', '.join(columns)} where false"
+
+
 def _meta_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """The lake's records as views; a record type with no file yet gets an empty view of its schema, when
+    known (it fills from the next publish on)."""
+    from connectors.load_log import LOAD_LOG_SCHEMA
+    from quality.results import RESULT_SCHEMA
+
+    known = {"quality_results": RESULT_SCHEMA, "publish_log": PUBLISH_LOG_SCHEMA, "load_log": LOAD_LOG_SCHEMA}
     if not lake.is_local:
         return  # the catalog reads local paths; on object storage the catalogue JSON carries these records
     for view, parts in META_VIEWS.items():
@@ -199,6 +213,8 @@ def _meta_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
             glob = lake.path("_meta", *parts) + "/**/*.parquet"
             con.execute(f"create view lake_meta.{view} as select * from read_parquet('{glob}', "
                         "hive_partitioning = true, union_by_name = true)")
+        elif view in known:
+            con.execute(f"create view lake_meta.{view} as {_empty_view_sql(known[view])}")
 
 
 def _log(lake: Lake, version: str, status: str, models: dict[str, int], failed: list[str], message: str) -> None:
@@ -333,13 +349,19 @@ def publish(settings: Settings | None = None, run: DbtRun | None = None,
             marts[item.name], rewritten[item.name] = _export_item(con, lake, item, version, before_item)
     finally:
         con.close()
-    catalog = _write_catalog(settings, version, items, marts)
-    published_at = datetime.now(UTC)
     rows = {k: v["rows"] for k, v in marts.items()}
-    state = {"version": version, "published_at": published_at.isoformat(), "models": rows,
-             "catalog": str(catalog), "marts": marts, "gates": timings}
-    _write_json(lake, lake.path("_meta", "publish", "versions", f"{version}.json"), state)
-    _write_json(lake, lake.path("_meta", "publish", "current.json"), state)
+    # Logged before the catalog is written, so that its publish_log view exists from the first publish on;
+    # should the swap fail, a "failed" row for the same version follows.
     _log(lake, version, "published", rows, [], json.dumps(rewritten, ensure_ascii=False))
+    try:
+        catalog = _write_catalog(settings, version, items, marts)
+        published_at = datetime.now(UTC)
+        state = {"version": version, "published_at": published_at.isoformat(), "models": rows,
+                 "catalog": str(catalog), "marts": marts, "gates": timings}
+        _write_json(lake, lake.path("_meta", "publish", "versions", f"{version}.json"), state)
+        _write_json(lake, lake.path("_meta", "publish", "current.json"), state)
+    except Exception as exc:
+        _log(lake, version, "failed", {}, [], f"{type(exc).__name__}: {exc}")
+        raise
     _remove_unreferenced(lake, items, settings.keep_published_versions)
     return PublishResult(version, published_at, rows, catalog, rewritten, timings)
