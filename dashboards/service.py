@@ -64,7 +64,7 @@ class Superset:
                 "ENVLAKE_SUPERSET_ALLOWED_DIRS": allowed, "FLASK_APP": "superset.app:create_app()",
                 "PYTHONWARNINGS": "ignore"}
 
-    def _bin(self, name: str) -> str:
+    def executable(self, name: str) -> str:
         return str(VENV / "bin" / name)
 
     def _run(self, args: list[str], what: str) -> None:
@@ -84,12 +84,12 @@ class Superset:
     def initialise(self) -> None:
         """Metadata tables, the admin user, roles and permissions (once; upgrades are idempotent)."""
         marker = self.home / "initialised"
-        self._run([self._bin("superset"), "db", "upgrade"], "superset db upgrade")
+        self._run([self.executable("superset"), "db", "upgrade"], "superset db upgrade")
         if not marker.exists():
-            self._run([self._bin("superset"), "fab", "create-admin", "--username", self.admin_user,
+            self._run([self.executable("superset"), "fab", "create-admin", "--username", self.admin_user,
                        "--firstname", "envlake", "--lastname", "admin", "--email", "admin@envlake.local",
                        "--password", self.admin_password], "creating the admin user")
-            self._run([self._bin("superset"), "init"], "superset init")
+            self._run([self.executable("superset"), "init"], "superset init")
             marker.write_text("ok\n")
 
     def running(self) -> bool:
@@ -104,7 +104,7 @@ class Superset:
         self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "superset.log").open("a")
         process = subprocess.Popen(
-            [self._bin("gunicorn"), "-w", "2", "-k", "gthread", "--threads", "4", "--timeout", "120",
+            [self.executable("gunicorn"), "-w", "2", "-k", "gthread", "--threads", "4", "--timeout", "120",
              "-b", f"127.0.0.1:{self.port}", "--pid", str(self.pid_file), "superset.app:create_app()"],
             env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.home, start_new_session=True)
         deadline = time.monotonic() + timeout_s

@@ -127,3 +127,26 @@ def test_the_dashboard_renders_in_headless_chromium(deployed: DeployedSuperset, 
     for chart_title in charts:  # every chart's Chinese title is on the page
         assert chart_title in text, chart_title
     assert (ARTIFACTS / f"dashboard-{dashboard}.png").stat().st_size > 20_000
+
+
+def test_superset_keeps_its_metadata_in_postgresql_when_told(postgres_url: str, tmp_path: Path) -> None:
+    import subprocess
+
+    import sqlalchemy as sa
+
+    from dashboards.service import Superset
+
+    superset = Superset(tmp_path / "home", 0)
+    superset.install()
+    env = {**superset.env(), "SUPERSET_DATABASE_URI": postgres_url}
+    done = subprocess.run([superset.executable("superset"), "db", "upgrade"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    engine = sa.create_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            tables = set(conn.execute(sa.text(
+                "select table_name from information_schema.tables where table_schema = 'public'")).scalars())
+    finally:
+        engine.dispose()
+    assert {"dashboards", "slices", "tables", "row_level_security_filters", "ab_user"} <= tables
+    assert not (tmp_path / "home" / "superset.db").exists()  # nothing went to the SQLite default
