@@ -127,8 +127,8 @@ def build(settings: Settings | None = None, clock: str | None = None, now: datet
     for item in publishable(man):
         node = man["nodes"][item.uid]
         lineage, inputs = _upstream(man, item.uid)
-        states = [freshness[d].state if d in freshness else "never" for d in inputs]
-        state = max(states, key=STATE_RANK.index) if states else "fresh"
+        input_states = {d: freshness[d].state if d in freshness else "never" for d in sorted(inputs)}
+        state = max(input_states.values(), key=STATE_RANK.index) if input_states else "fresh"
         columns = (published_gate.get("classes") or {}).get(item.name, [])
         reaching = [c for c in columns if c.get("shared") != "withheld" and "security_level" in c]
         docs = node.get("columns", {})
@@ -145,9 +145,7 @@ def build(settings: Settings | None = None, clock: str | None = None, now: datet
             "sharing_class": max((c["sharing_class"] for c in reaching), key=SHARING.index, default="unconditional"),
             "last_update": published.get("published_at"),
             "rows": (published.get("models") or {}).get(item.name),
-            "freshness": state, "stale_inputs": [d for d, s in zip(sorted(inputs), [
-                freshness[d].state if d in freshness else "never" for d in sorted(inputs)], strict=True)
-                if s in ("stale", "never")],
+            "freshness": state, "stale_inputs": [d for d, s in input_states.items() if s in ("stale", "never")],
             "inputs": sorted(inputs), "lineage": lineage,
             "columns": [{**c, "description": (docs.get(c["column"]) or {}).get("description", "")}
                         for c in columns],

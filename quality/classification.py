@@ -71,11 +71,15 @@ class ColumnClass:
     masked: bool = False    # the shared view masks it
     mask: str | None = None
 
+    @property
+    def input_names(self) -> list[str]:
+        return [f"{i.parent.split('.')[-1]}.{i.column}" for i in self.inputs]
+
     def as_dict(self) -> dict[str, Any]:
         return {"column": self.column, **(self.effective.as_dict() if self.effective else {"unclassified": True}),
                 "derived": self.derived.as_dict() if self.derived else None,
                 "declared": self.declared.as_dict() if self.declared else None, "reason": self.reason,
-                "inputs": [f"{i.parent.split('.')[-1]}.{i.column}" for i in self.inputs],
+                "inputs": self.input_names,
                 "shared": "withheld" if self.withheld else ("masked" if self.masked else "clear")}
 
 
@@ -199,7 +203,7 @@ def violations(classes: dict[str, dict[str, ColumnClass]], published: set[str],
                 found.append(Violation(model, c.column, "restricted_in_shared",
                                        f"{c.effective.security_level}/{SHARING_ZH[c.effective.sharing_class]} "
                                        "would reach shared/ (from "
-                                       f"{', '.join(f'{i.parent.split(chr(46))[-1]}.{i.column}' for i in c.inputs)})"))
+                                       f"{', '.join(c.input_names)})"))
             elif c.effective.sharing_class == "conditional" and not c.masked:
                 found.append(Violation(model, c.column, "conditional_unmasked",
                                        "有条件共享 would reach shared/ in the clear: declare sharing_class "

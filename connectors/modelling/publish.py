@@ -276,7 +276,7 @@ def block(settings: Settings, run: DbtRun) -> None:
     raise PublishBlocked(f"not published, the last published version stays: {message}")
 
 
-def _plan(con: duckdb.DuckDBPyConnection, lake: Lake, items: list[Publishable], previous: dict[str, Any],
+def _plan(lake: Lake, items: list[Publishable], previous: dict[str, Any],
           only: set[str] | None) -> dict[str, tuple[dict[str, Any] | None, bool]]:
     """Per mart: its last published entry (None when its files are gone) and whether to export it now."""
     plan = {}
@@ -329,16 +329,12 @@ def publish(settings: Settings | None = None, run: DbtRun | None = None,
     version = new_version()
     before = current(lake) or {}
     previous = before.get("marts", {})
-    # Read-write like dbt-duckdb's own connection: DuckDB refuses a second in-process connection with another
-    # configuration. Publishing runs in the warehouse pool's one slot, so it is still the only writer.
-    con = duckdb.connect(str(settings.warehouse))
-    try:
-        plan = _plan(con, lake, items, previous, only)
-    finally:
-        con.close()
+    plan = _plan(lake, items, previous, only)
     timings = _gate(settings, lake, man, items, version, plan)
     marts: dict[str, Any] = {}
     rewritten: dict[str, str] = {}
+    # Read-write like dbt-duckdb's own connection: DuckDB refuses a second in-process connection with another
+    # configuration. Publishing runs in the warehouse pool's one slot, so it is still the only writer.
     con = duckdb.connect(str(settings.warehouse))
     try:
         for item in items:
