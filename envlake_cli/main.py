@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from envlake_cli import (
+    access_cmd,
     catalog_cmd,
     contracts_cmd,
     dashboards_cmd,
@@ -13,7 +14,9 @@ from envlake_cli import (
     lake_cmd,
     models_cmd,
     quality_cmd,
+    query_cmd,
     receiver_cmd,
+    serve_cmd,
     simulate_cmd,
     status_cmd,
 )
@@ -27,7 +30,10 @@ app = typer.Typer(
 app.command("ingest")(ingest_cmd.ingest)
 app.command("demo")(demo_cmd.demo)
 app.command("status")(status_cmd.status)
+app.command("serve")(serve_cmd.serve)
+app.command("query")(query_cmd.query)
 app.command("hj212-receiver")(receiver_cmd.hj212_receiver)
+app.add_typer(access_cmd.app, name="access")
 app.add_typer(catalog_cmd.app, name="catalog")
 app.add_typer(contracts_cmd.app, name="contracts")
 app.add_typer(dashboards_cmd.app, name="dashboards")

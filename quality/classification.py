@@ -80,7 +80,7 @@ class ColumnClass:
                 "derived": self.derived.as_dict() if self.derived else None,
                 "declared": self.declared.as_dict() if self.declared else None, "reason": self.reason,
                 "inputs": self.input_names,
-                "shared": "withheld" if self.withheld else ("masked" if self.masked else "clear")}
+                "shared": "withheld" if self.withheld else ("masked" if self.masked else "clear"), "mask": self.mask}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,12 @@
+"""The ASGI application for uvicorn (``uvicorn --factory access.asgi:create``), configured from the environment."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from access.api import create_app
+from access.config import build_service
+
+
+def create() -> FastAPI:
+    return create_app(build_service())

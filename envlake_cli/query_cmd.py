@@ -1,0 +1,41 @@
+"""envlake query --as <department>: a department's own SELECT, through the same checks and audit as the API."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import pyarrow.csv as pacsv
+import typer
+
+from access.config import build_service
+from access.engine import QueryFailed, QueryTimeout
+from access.published import NothingPublished
+from access.service import Refused, Unauthorized
+from envlake_cli.output import console, fail, print_json, print_table
+
+
+def query(sql: Annotated[str, typer.Argument(help="One SELECT over the department's datasets")],
+          department: Annotated[str, typer.Option("--as", help="The department's code")],
+          clear: Annotated[bool, typer.Option("--clear", help="Refuse rather than mask ungranted columns")] = False,
+          limit: Annotated[int | None, typer.Option(help="At most this many rows")] = None,
+          as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+          as_csv: Annotated[bool, typer.Option("--csv", help="Print as CSV.")] = False) -> None:
+    """Run SQL as a department: its views only, conditional columns masked unless granted, audited."""
+    service = build_service(channel="cli")
+    try:
+        result = service.query(service.department(department), sql, clear, limit)
+    except (Unauthorized, Refused, NothingPublished, QueryFailed, QueryTimeout) as exc:
+        fail(f"refused: {exc}" if isinstance(exc, Refused) else str(exc))
+    if as_csv:
+        pacsv.write_csv(result.table, sys.stdout.buffer)
+        return
+    rows = result.table.to_pylist()
+    if as_json:
+        print_json({"department": department, "columns": result.columns, "clear_columns": result.clear,
+                    "truncated": result.truncated, "rows": rows})
+        return
+    print_table(f"{department}: {len(rows)} rows" + (" (truncated)" if result.truncated else ""),
+                result.table.column_names, [list(r.values()) for r in rows[:200]])
+    if len(rows) > 200:
+        console.print(f"… {len(rows) - 200} more rows: use --csv or --json for all", highlight=False)
