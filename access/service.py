@@ -96,8 +96,8 @@ class AccessService:
             c = d.column(name)
             sharing = c.sharing_class if c else "unconditional"
             columns.append({"name": name, "type": c.type if c else "",
-                            "security_level": c.security_level if c else "L1", "sharing_class": sharing, "sharing_class_zh": SHARING_ZH.get(sharing),
-                            "access": view.access(name)})
+                            "security_level": c.security_level if c else "L1", "sharing_class": sharing,
+                            "sharing_class_zh": SHARING_ZH.get(sharing), "access": view.access(name)})
         entry = {k: v for k, v in d.entry.items() if k not in ("columns", "quality")}
         return {"id": d.name, "name_zh": d.name_zh, "description": d.description, "rows": d.rows,
                 "catalogue": entry, "columns": columns, "granted_columns": sorted(view.clear),
