@@ -1,0 +1,53 @@
+"""The access service on the modelled lake (the session's one published lake), with its own grants database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from access.api import create_app
+from access.audit import read_audit
+from access.config import AccessSettings, build_service
+from access.engine import Limits
+from access.service import AccessService
+from connectors.lakefs import Lake
+from quality.catalogue import write as write_catalogue
+from tests.models.conftest import ModelledLake, modelled_lake  # noqa: F401 - the session fixture, shared
+
+
+@pytest.fixture(scope="session")
+def catalogued(modelled_lake: ModelledLake) -> ModelledLake:  # noqa: F811
+    write_catalogue(modelled_lake.settings)
+    return modelled_lake
+
+
+def access_settings(db_url: str, max_rows: int = 500, timeout_s: float = 20.0) -> AccessSettings:
+    return AccessSettings(db_url, "127.0.0.1", 0, Limits(max_rows=max_rows, timeout_s=timeout_s), 0.0)
+
+
+@dataclass
+class Api:
+    service: AccessService
+    client: TestClient
+    lake: ModelledLake
+
+    def department(self, prefix: str = "dept") -> tuple[str, dict[str, str]]:
+        """A new department: its code and the headers that carry its token."""
+        code = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        token = self.service.store.add_department(code, f"测试部门{code[-4:]}", "test")
+        return code, {"Authorization": f"Bearer {token}"}
+
+    def audit(self, department: str) -> list[dict]:
+        return read_audit(Lake(self.lake.settings.lake), department).to_pylist()
+
+
+@pytest.fixture
+def api(catalogued: ModelledLake, tmp_path: Path) -> Iterator[Api]:
+    service = build_service(catalogued.settings, "api", access_settings(f"sqlite:///{tmp_path / 'access.sqlite'}"))
+    with TestClient(create_app(service)) as client:
+        yield Api(service, client, catalogued)
