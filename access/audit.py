@@ -12,20 +12,22 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 
 from connectors.lakefs import Lake
 
 AUDIT_SCHEMA = pa.schema([
-    ("request_id", pa.string()), ("at", pa.timestamp("us", "UTC")), ("department", pa.string()),
+    ("request_id", pa.string()), ("requested_at", pa.timestamp("us", "UTC")), ("department", pa.string()),
     ("channel", pa.string()), ("action", pa.string()), ("dataset", pa.string()), ("query", pa.string()),
     ("outcome", pa.string()), ("reason", pa.string()), ("rows", pa.int64()), ("clear_columns", pa.string()),
     ("duration_ms", pa.float64()),
 ])
-OUTCOMES = ("granted", "refused", "failed")
+OUTCOMES = ("granted", "refused", "failed", "recorded")  # recorded: a step on departments or grants
 
 
 @dataclass
@@ -40,7 +42,7 @@ class AuditEvent:
     rows: int = 0
     clear_columns: str = ""  # conditional columns given in the clear, comma-separated
     duration_ms: float = 0.0
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    requested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
 
 
@@ -96,6 +98,18 @@ class AuditLog:
         self.flush()
 
 
+def step_recorder(audit: AuditLog) -> Callable[[str, str, str, int | None, dict[str, Any]], None]:
+    """Sends each step on departments and grants (``AccessStore.on_step``) to the audit as well."""
+    def record(actor: str, action: str, department: str, grant_id: int | None, detail: dict[str, Any]) -> None:
+        columns = ",".join(detail.get("columns", []))
+        what = f"grant {grant_id}: {columns}" if grant_id else ""
+        audit.record(AuditEvent(department, "cli", action, "recorded", dataset=detail.get("dataset", ""),
+                                query=what, reason=f"by {actor}" + (f": {detail['purpose']}" if detail.get("purpose")
+                                                                     else f": {detail['note']}" if detail.get("note")
+                                                                     else "")))
+    return record
+
+
 def read_audit(lake: Lake, department: str | None = None) -> pa.Table:
     """Every audit row so far, oldest first (empty with the audit schema when there is none)."""
     files = lake.files("_meta", "audit")
@@ -105,4 +119,4 @@ def read_audit(lake: Lake, department: str | None = None) -> pa.Table:
     if department:
         import pyarrow.compute as pc
         table = table.filter(pc.equal(table.column("department"), department))
-    return table.sort_by([("at", "ascending")])
+    return table.sort_by([("requested_at", "ascending")])

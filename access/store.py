@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -136,7 +137,11 @@ def _grant(row: Any) -> Grant:
 class AccessStore:
     """The grants database. ``url`` is a SQLAlchemy URL; the tables are created when missing."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, on_step: Callable[[str, str, str, int | None, dict[str, Any]], None] | None = None
+                 ) -> None:
+        """``on_step(actor, action, department, grant_id, detail)`` is called after each step is committed
+        (the command line sends it to the lake's audit too)."""
+        self.on_step = on_step
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.url = url
@@ -147,6 +152,10 @@ class AccessStore:
               detail: dict[str, Any]) -> None:
         conn.execute(steps.insert().values(at=datetime.now(UTC), actor=actor, action=action, department=department,
                                            grant_id=grant_id, detail=json.dumps(detail, ensure_ascii=False)))
+
+    def _notify(self, actor: str, action: str, department: str, grant_id: int | None, detail: dict[str, Any]) -> None:
+        if self.on_step is not None:
+            self.on_step(actor, action, department, grant_id, detail)
 
     # departments and tokens
     def add_department(self, code: str, name_zh: str, actor: str) -> str:
@@ -160,6 +169,7 @@ class AccessStore:
             conn.execute(departments.insert().values(code=code, name_zh=name_zh, token_sha256=token_digest(token),
                                                      active=True, created_at=datetime.now(UTC)))
             self._step(conn, actor, "department_added", code, None, {"name_zh": name_zh})
+        self._notify(actor, "department_added", code, None, {"name_zh": name_zh})
         return token
 
     def rotate_token(self, code: str, actor: str) -> str:
@@ -170,6 +180,7 @@ class AccessStore:
             if not done.rowcount:
                 raise AccessError(f"no department {code}: add it with `envlake access add-department`")
             self._step(conn, actor, "token_rotated", code, None, {})
+        self._notify(actor, "token_rotated", code, None, {})
         return token
 
     def department_for_token(self, token: str) -> Department | None:
@@ -204,9 +215,10 @@ class AccessStore:
                 department=department, dataset=dataset, columns=json.dumps(sorted(set(columns))), purpose=purpose,
                 status="applied", applied_by=actor, applied_at=datetime.now(UTC), valid_from=valid_from,
                 valid_to=valid_to)).inserted_primary_key[0]
-            self._step(conn, actor, "applied", department, grant_id,
-                       {"dataset": dataset, "columns": sorted(set(columns)), "purpose": purpose,
-                        "valid_from": valid_from.isoformat(), "valid_to": valid_to.isoformat()})
+            detail = {"dataset": dataset, "columns": sorted(set(columns)), "purpose": purpose,
+                      "valid_from": valid_from.isoformat(), "valid_to": valid_to.isoformat()}
+            self._step(conn, actor, "applied", department, grant_id, detail)
+        self._notify(actor, "applied", department, grant_id, detail)
         return self.grant(grant_id)
 
     def _decide(self, grant_id: int, actor: str, action: str, expected: str, values: dict[str, Any],
@@ -216,8 +228,9 @@ class AccessStore:
             raise AccessError(f"grant {grant_id} is {grant.status}, not {expected}: it cannot be {action}")
         with self.engine.begin() as conn:
             conn.execute(grants.update().where(grants.c.id == grant_id).values(note=note, **values))
-            self._step(conn, actor, action, grant.department, grant_id,
-                       {"dataset": grant.dataset, "note": note or ""})
+            detail = {"dataset": grant.dataset, "columns": list(grant.columns), "note": note or ""}
+            self._step(conn, actor, action, grant.department, grant_id, detail)
+        self._notify(actor, action, grant.department, grant_id, detail)
         return self.grant(grant_id)
 
     def approve(self, grant_id: int, actor: str, valid_to: datetime | None = None, note: str | None = None) -> Grant:

@@ -28,7 +28,7 @@ VENV = PROJECT / ".venv"
 CONFIG = HERE / "superset_config.py"
 # The lake folders Superset's DuckDB may read: published data, and the records the health dashboard shows.
 READABLE = (("curated",), ("shared",), ("_meta", "quality", "results"), ("_meta", "freshness"),
-            ("_meta", "publish_log"), ("_meta", "load_log"), ("_meta", "alerts"))
+            ("_meta", "publish_log"), ("_meta", "load_log"), ("_meta", "alerts"), ("_meta", "audit"))
 
 
 class SupersetError(RuntimeError):

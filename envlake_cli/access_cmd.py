@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from access.audit import read_audit
+from access.audit import AuditLog, read_audit, step_recorder
 from access.config import AccessSettings
 from access.published import NothingPublished, PublishedCache
 from access.store import AccessError, AccessStore, Grant
@@ -25,8 +25,10 @@ STATE_ZH = {"applied": "待审批", "approved": "生效", "pending": "未到期"
 
 
 def _store() -> AccessStore:
+    """The grants database; each step goes to the lake's audit as well."""
     settings = Settings.from_env()
-    return AccessStore(AccessSettings.from_env(settings).db_url)
+    return AccessStore(AccessSettings.from_env(settings).db_url,
+                       on_step=step_recorder(AuditLog(Lake(settings.lake), flush_seconds=0)))
 
 
 def _actor() -> str:
@@ -185,6 +187,6 @@ def audit(department: Annotated[str | None, typer.Option("--department")] = None
         return
     print_table(f"访问审计 — last {len(rows)} of {table.num_rows} requests",
                 ["at", "department", "channel", "action", "dataset / query", "rows", "clear", "outcome", "reason"],
-                [[f"{r['at']:%Y-%m-%d %H:%M:%S}", r["department"], r["channel"], r["action"],
+                [[f"{r['requested_at']:%Y-%m-%d %H:%M:%S}", r["department"], r["channel"], r["action"],
                   (r["dataset"] or r["query"])[:60], r["rows"], r["clear_columns"], r["outcome"], r["reason"][:80]]
                  for r in rows])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -79,11 +79,12 @@ def demo(
                      "quarantine_rows_total": zone_rows(lake, "quarantine", dataset),
                      "reasons": json.loads(last["quarantine_reasons"] or "{}")})
     published = published_summary(lake)
-    catalogue, dashboards = share(settings, published is not None, with_dashboards)
+    catalogue, walkthrough, dashboards = share(settings, published is not None, with_dashboards)
     if as_json:
         print_json(rows if not published else {"datasets": rows, "published": published,
                                                 "catalogue": {"shared": len(catalogue["shared"]),
                                                               "sources": len(catalogue["sources"])},
+                                                "access": walkthrough and walkthrough.__dict__,
                                                 "dashboards": dashboards})
         return
     print_table(f"envlake demo — simulated day {day}, lake {lake.base}",
@@ -95,32 +96,42 @@ def demo(
             console.print(f"  {r['dataset']}: quarantined {count} × {rule}", highlight=False)
     if published:
         print_published(published)
-    print_shared(settings, catalogue, dashboards)
+    print_shared(settings, catalogue, walkthrough, dashboards)
 
 
-def share(settings: Settings, published: bool, with_dashboards: bool) -> tuple[dict | None, dict | None]:
-    """After a publish: the catalogue, then (optionally) Superset with the dashboards deployed."""
+def share(settings: Settings, published: bool, with_dashboards: bool) -> tuple[dict | None, Any, dict | None]:
+    """After a publish: the catalogue, a department's first requests (audited), then (optionally) Superset with
+    the dashboards deployed."""
     if not published:
-        return None, None
+        return None, None, None
+    from access.walkthrough import run as access_walkthrough
     from quality.catalogue import write as write_catalogue
 
     catalogue, folder = write_catalogue(settings, clock="simulated")
     catalogue["folder"] = folder
+    walkthrough = access_walkthrough(settings)
     if not with_dashboards:
-        return catalogue, None
+        return catalogue, walkthrough, None
     from envlake_cli.dashboards_cmd import deploy_dashboards, start_superset
 
     start_superset()
-    return catalogue, deploy_dashboards()
+    return catalogue, walkthrough, deploy_dashboards()
 
 
-def print_shared(settings: Settings, catalogue: dict | None, dashboards: dict | None) -> None:
+def print_shared(settings: Settings, catalogue: dict | None, walkthrough: Any, dashboards: dict | None) -> None:
     if catalogue is not None:
         unclassified = [d["id"] for d in catalogue["shared"] if not d["columns"]]
         console.print(f"公共数据目录: {len(catalogue['shared'])} shared datasets, every column classified"
                       if not unclassified else f"公共数据目录: unclassified {', '.join(unclassified)}", highlight=False)
         console.print(f"  {catalogue['folder']}/index.html — browse it with `envlake catalog serve`", highlight=False)
     print_status(settings, clock="simulated")
+    if walkthrough is not None:
+        sample = ", ".join(f"{k}={v}" for k, v in walkthrough.masked_sample.items())
+        console.print(f"共享数据访问: {walkthrough.department} made {walkthrough.granted} requests and was refused "
+                      f"{walkthrough.refused} (conditional columns in the clear, a file read); masked: {sample}",
+                      highlight=False)
+        console.print("  serve departments with `envlake serve` (http://127.0.0.1:8780/docs); grants with "
+                      "`envlake access --help`; the audit with `envlake access audit`", highlight=False)
     if dashboards:
         from dashboards.service import Superset
 

@@ -188,7 +188,12 @@ def _write_catalog(settings: Settings, version: str, items: list[Publishable], m
 
 # Views over the lake's own records, read at query time (new results show without a new publish).
 META_VIEWS = {"quality_results": ("quality", "results"), "freshness": ("freshness",), "alerts": ("alerts",),
-              "publish_log": ("publish_log",), "load_log": ("load_log",)}
+              "publish_log": ("publish_log",), "load_log": ("load_log",), "audit": ("audit",)}
+
+
+# Records first written after a publish (the access audit): an empty file of their schema lets the view,
+# created now, see the files that come later.
+ANCHORED = {"audit": "date=1970-01-01"}
 
 
 def _empty_view_sql(schema: pa.Schema) -> str:
@@ -202,13 +207,17 @@ def _empty_view_sql(schema: pa.Schema) -> str:
 def _meta_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """The lake's records as views; a record type with no file yet gets an empty view of its schema, when
     known (it fills from the next publish on)."""
+    from access.audit import AUDIT_SCHEMA
     from connectors.load_log import LOAD_LOG_SCHEMA
     from quality.results import RESULT_SCHEMA
 
-    known = {"quality_results": RESULT_SCHEMA, "publish_log": PUBLISH_LOG_SCHEMA, "load_log": LOAD_LOG_SCHEMA}
+    known = {"quality_results": RESULT_SCHEMA, "publish_log": PUBLISH_LOG_SCHEMA, "load_log": LOAD_LOG_SCHEMA,
+             "audit": AUDIT_SCHEMA}
     if not lake.is_local:
         return  # the catalog reads local paths; on object storage the catalogue JSON carries these records
     for view, parts in META_VIEWS.items():
+        if view in ANCHORED and not lake.files("_meta", *parts):
+            lake.write_parquet(known[view].empty_table(), lake.path("_meta", *parts, ANCHORED[view], "empty.parquet"))
         if lake.files("_meta", *parts):
             glob = lake.path("_meta", *parts) + "/**/*.parquet"
             con.execute(f"create view lake_meta.{view} as select * from read_parquet('{glob}', "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from access.walkthrough import run as access_walkthrough
 from connectors.modelling.publish import publish
 from dashboards.client import SupersetClient
 from dashboards.deploy import DeployReport, deploy
@@ -38,6 +39,7 @@ def deployed(modelled_lake: ModelledLake, tmp_path_factory: pytest.TempPathFacto
     validate_landed(settings)  # the health dashboard's records: batch results and freshness, then a publish
     check(settings)
     published = publish(settings)
+    access_walkthrough(settings)  # the access audit the health dashboard summarises
     superset = Superset(tmp_path_factory.mktemp("superset"), free_port())
     try:  # scratch_environment (the modelled lake) has set ENVLAKE_LAKE: Superset's lock-down follows it
         superset.up()

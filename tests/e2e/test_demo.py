@@ -4,8 +4,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
 
@@ -65,6 +67,8 @@ def run_twice(tmp_path: Path, env: dict[str, str], command: list[str]) -> None:
     with SupersetClient(dashboards["url"], "admin", "admin") as client:
         for chart in client.get("/api/v1/chart/", q="(page_size:100)")["result"]:
             assert client.chart_data(chart["id"])["result"][0]["rowcount"] > 0, chart["slice_name"]
+    assert output["access"]["refused"] == 2 and output["access"]["masked_sample"]["contact_phone"].count("*") == 4
+    department_reads_through_the_service(tmp_path, env)
     assert set(rows) == {"permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code",
                          "monitoring_hourly", "monitoring_daily", "air_station_hourly", "water_section_reading",
                          "hw_code", "disposal_licence", "waste_manifest", "waste_manifest_item"}
@@ -94,3 +98,57 @@ def run_twice(tmp_path: Path, env: dict[str, str], command: list[str]) -> None:
         assert again[dataset]["raw_rows_total"] == row["raw_rows_total"]
         assert again[dataset]["quarantine_rows_total"] == row["quarantine_rows_total"]
         assert again[dataset]["new_in_lake"] == 0
+
+
+def department_reads_through_the_service(tmp_path: Path, env: dict[str, str]) -> None:
+    """Issue 7's acceptance on the demo's lake: `envlake serve` running, a department's token reads an
+    unconditional dataset; a conditional column is masked, in the clear once a grant is approved, masked
+    again once it is revoked; each step is in the audit."""
+    def envlake(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "envlake_cli.main", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "envlake_cli.main", "serve", "--port", str(port)], cwd=tmp_path,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        added = envlake("access", "add-department", "xihu_branch", "--name-zh", "西湖分局", "--json")
+        token = json.loads(added)["token"]
+        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"})
+        for _ in range(60):
+            try:
+                http.get("/health")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+
+        def phones() -> list[str | None]:
+            response = http.get("/datasets/dim_enterprise/rows", params={
+                "columns": "enterprise_key,contact_phone", "filter": "contact_phone~1", "order_by": "enterprise_key",
+                "limit": 50})
+            assert response.status_code == 200, response.text
+            return [r["contact_phone"] for r in response.json()["rows"]]
+
+        events = http.get("/datasets/fct_exceedance_event/rows", params={"limit": 10}).json()
+        assert events["row_count"] == 10
+        assert all("****" in p for p in phones())
+        grant = json.loads(envlake("access", "apply", "--department", "xihu_branch", "--dataset", "dim_enterprise",
+                                   "--columns", "contact_phone", "--purpose", "超标企业电话核查", "--json"))
+        envlake("access", "approve", str(grant["id"]), "--by", "数据办")
+        assert all("****" not in p and len(p) == 11 for p in phones())
+        envlake("access", "revoke", str(grant["id"]), "--by", "数据办")
+        assert all("****" in p for p in phones())
+        http.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    audit = json.loads(envlake("access", "audit", "--department", "xihu_branch", "--last", "100", "--json"))["audit"]
+    fetched = [(r["dataset"], r["outcome"], r["clear_columns"]) for r in audit if r["action"] == "fetch"]
+    assert fetched == [("fct_exceedance_event", "granted", ""), ("dim_enterprise", "granted", ""),
+                       ("dim_enterprise", "granted", "contact_phone"), ("dim_enterprise", "granted", "")]
+    steps = [r["action"] for r in audit if r["outcome"] == "recorded"]
+    assert steps == ["department_added", "applied", "approved", "revoked"]
+    recorded = json.loads(envlake("access", "steps", "--department", "xihu_branch", "--json"))["steps"]
+    assert [s["action"] for s in recorded] == steps and recorded[2]["actor"] == "数据办"
