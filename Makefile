@@ -48,6 +48,7 @@ superset-stop:
 bench: sync
 	@$(UV) run python -m bench.run
 	@$(UV) run python -m bench.dbt_build
+	@$(UV) run python -m bench.access
 
 clean:
 	rm -rf lake sim .airflow .superset
