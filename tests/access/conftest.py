@@ -16,14 +16,22 @@ from access.config import AccessSettings, build_service
 from access.engine import Limits
 from access.service import AccessService
 from connectors.lakefs import Lake
+from connectors.modelling.build import build_and_publish
 from quality.catalogue import write as write_catalogue
-from tests.models.conftest import ModelledLake, modelled_lake  # noqa: F401 - the session fixture, shared
+from simulators.demo_sources import land_every_feed, scratch_environment
+from tests.conftest import SEED, START
+from tests.models.conftest import DAY, OUTLETS, ModelledLake
 
 
 @pytest.fixture(scope="session")
-def catalogued(modelled_lake: ModelledLake) -> ModelledLake:  # noqa: F811
-    write_catalogue(modelled_lake.settings)
-    return modelled_lake
+def catalogued(tmp_path_factory: pytest.TempPathFactory) -> ModelledLake:
+    """A lake landed, modelled, published and catalogued like the models tests', its own. The environment is
+    restored once it is built: the service is given its settings, and the tests that follow see no trace."""
+    with scratch_environment(tmp_path_factory.mktemp("access"), SEED, START) as settings:
+        sent = land_every_feed(settings, DAY, OUTLETS)
+        cycle = build_and_publish(settings)
+        write_catalogue(settings)
+    return ModelledLake(settings, cycle, {}, sent)
 
 
 def access_settings(db_url: str, max_rows: int = 500, timeout_s: float = 20.0) -> AccessSettings:

@@ -25,6 +25,7 @@ def envlake(*args: str, ok: bool = True) -> str:
 
 def test_apply_approve_query_and_refusals_from_the_command_line(
         catalogued: ModelledLake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVLAKE_LAKE", catalogued.settings.lake)
     monkeypatch.setenv("ENVLAKE_ACCESS_DB", f"sqlite:///{tmp_path / 'access.sqlite'}")
     assert json.loads(envlake("access", "add-department", "cli_dept", "--name-zh", "命令行部门", "--json"))["token"]
     assert "no conditional column" in envlake("access", "apply", "--department", "cli_dept", "--dataset",
