@@ -34,6 +34,7 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "ENVLAKE_LANDING": str(settings.landing_dir),
         "ENVLAKE_PERMIT_API_URL": settings.permit_api_url,
         "ENVLAKE_STATION_API_URL": settings.station_api_url,
+        "ENVLAKE_ENFORCEMENT_API_URL": settings.enforcement_api_url,
         "ENVLAKE_CREDIT_DB_URL": settings.credit_db_url,
         "ENVLAKE_SCHEMAS": str(settings.schemas_dir),
         "ENVLAKE_WAREHOUSE": str(settings.warehouse),

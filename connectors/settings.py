@@ -25,6 +25,7 @@ class Settings:
     sim_seed: int
     permit_api_url: str
     station_api_url: str
+    enforcement_api_url: str
     hj212_port: int
     credit_db_url: str
     http_timeout_s: float
@@ -36,6 +37,8 @@ class Settings:
 
     def api_url(self, owner_department: str) -> str:
         """A department serves its own API: the monitoring centre the stations, the bureau the permits."""
+        if owner_department == "hzzhzf":  # the enforcement system: case updates back from the districts
+            return self.enforcement_api_url
         return self.station_api_url if owner_department == "zjhjjczx" else self.permit_api_url
 
     @classmethod
@@ -54,6 +57,7 @@ class Settings:
             sim_seed=int(env.get("ENVLAKE_SIM_SEED", "20260101")),
             permit_api_url=env.get("ENVLAKE_PERMIT_API_URL", "http://127.0.0.1:8701"),
             station_api_url=env.get("ENVLAKE_STATION_API_URL", "http://127.0.0.1:8702"),
+            enforcement_api_url=env.get("ENVLAKE_ENFORCEMENT_API_URL", "http://127.0.0.1:8703"),
             hj212_port=int(env.get("ENVLAKE_HJ212_PORT", "8212")),
             credit_db_url=env.get("ENVLAKE_CREDIT_DB_URL", f"sqlite:///{sim_dir / 'credit.sqlite'}"),
             http_timeout_s=float(env.get("ENVLAKE_HTTP_TIMEOUT", "30")),

@@ -13,13 +13,18 @@ from types import TracebackType
 from urllib.parse import urlparse
 
 from connectors.settings import Settings
-from simulators import credit_db, permit_api
+from simulators import credit_db, enforcement, permit_api
 from simulators.departments import departments
 from simulators.filedrops import write_filedrops
 from simulators.ground_truth import write_ground_truth
 from simulators.loggers import send_all
 from simulators.monitoring import monitoring_day
 from simulators.waste import write_exports, write_reference
+
+
+def enforcement_db_url(settings: Settings) -> str:
+    """The simulated enforcement system keeps its cases in its own database, beside the other simulators."""
+    return f"sqlite:///{Path(settings.sim_dir) / 'enforcement.sqlite'}"
 
 
 class DemoSources:
@@ -46,6 +51,9 @@ class DemoSources:
             url = urlparse(api_url)
             self.servers.append(permit_api.serve(url.hostname or "127.0.0.1", url.port or 80, s.sim_seed,
                                                  s.sim_start_date, self.day, endpoints))
+        url = urlparse(s.enforcement_api_url)
+        self.servers.append(enforcement.serve(url.hostname or "127.0.0.1", url.port or 80,
+                                              enforcement_db_url(s), s.sim_start_date, self.day))
         return self
 
     def send_monitoring(self, host: str, port: int, outlets: int | None = None) -> int:
@@ -81,6 +89,7 @@ def scratch_environment(root: Path, seed: int | None = None, start: str | None =
         "ENVLAKE_CREDIT_DB_URL": f"sqlite:///{root / 'sim' / 'credit.sqlite'}",
         "ENVLAKE_PERMIT_API_URL": f"http://127.0.0.1:{free_port()}",
         "ENVLAKE_STATION_API_URL": f"http://127.0.0.1:{free_port()}", "ENVLAKE_TASK_RETRIES": "0",
+        "ENVLAKE_ENFORCEMENT_API_URL": f"http://127.0.0.1:{free_port()}",
         **({"ENVLAKE_SIM_SEED": str(seed)} if seed is not None else {}),
         **({"ENVLAKE_SIM_START": start} if start is not None else {}),
     })

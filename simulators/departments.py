@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
+from simulators.complaints import ComplaintWorld
 from simulators.credit import CreditWorld
 from simulators.enterprises import Enterprise, generate_enterprises
 from simulators.permits import LimitWorld, PermitWorld
@@ -20,6 +21,7 @@ class Departments:
     credit: CreditWorld
     air: AirStationWorld
     water: WaterSectionWorld
+    complaints: ComplaintWorld
 
 
 @cache
@@ -28,4 +30,5 @@ def departments(seed: int, start: str, enterprises: int = 2000) -> Departments:
     permits = PermitWorld(seed, date.fromisoformat(start), people)
     start_date = date.fromisoformat(start)
     return Departments(people, permits, LimitWorld(permits), CreditWorld(permits),
-                       AirStationWorld(seed, start_date), WaterSectionWorld(seed, start_date))
+                       AirStationWorld(seed, start_date), WaterSectionWorld(seed, start_date),
+                       ComplaintWorld(seed, start_date, people))

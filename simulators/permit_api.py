@@ -129,7 +129,9 @@ class DepartmentApiHandler(BaseHTTPRequestHandler):
 
 
 def permit_endpoints(depts: Departments) -> dict[str, World]:
-    return {"/api/v1/permits": depts.permits, "/api/v1/permit-outlet-limits": depts.limits}
+    """The bureau's platform: permits and their limits, and the 12369 complaints it receives."""
+    return {"/api/v1/permits": depts.permits, "/api/v1/permit-outlet-limits": depts.limits,
+            "/api/v1/complaints": depts.complaints}
 
 
 def station_endpoints(depts: Departments) -> dict[str, World]:

@@ -27,6 +27,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("ENVLAKE_LAKE", str(tmp_path / "lake"))
     monkeypatch.setenv("ENVLAKE_SIM_DIR", str(tmp_path / "sim"))
     monkeypatch.setenv("ENVLAKE_STATION_API_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("ENVLAKE_ENFORCEMENT_API_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("ENVLAKE_CREDIT_DB_URL", f"sqlite:///{tmp_path / 'sim' / 'credit.sqlite'}")
     monkeypatch.setenv("ENVLAKE_HTTP_RETRIES", "2")
     monkeypatch.setenv("ENVLAKE_HTTP_TIMEOUT", "2")

@@ -12,13 +12,18 @@ from connectors.settings import Settings
 
 # Every task that writes the DuckDB build area runs in this pool of one slot: DuckDB allows one writer.
 WAREHOUSE_POOL = "duckdb_warehouse"
+# Feeds that answer what a publish sent out (the enforcement system's case updates): the dispatch DAG lands
+# them and rebuilds the ledger itself, so they do not trigger the whole modelling DAG (that would loop).
+LOOP_DATASETS = ("enforcement_case_update",)
+LEDGER_SELECTION = ["stg_enforcement__case_update+"]
 
 
 def ingestion_assets() -> Any:
     """Any landed raw dataset triggers the models (data-aware scheduling on the ingestion DAGs' outlets)."""
     from airflow.sdk import Asset, AssetAny
 
-    return AssetAny(*(Asset(name=f"raw.{ds}", uri=asset_uri(ds)) for ds in sorted(load_contracts())))
+    return AssetAny(*(Asset(name=f"raw.{ds}", uri=asset_uri(ds)) for ds in sorted(load_contracts())
+                      if ds not in LOOP_DATASETS))
 
 
 def cosmos_group_args() -> dict[str, Any]:
@@ -50,3 +55,12 @@ def publish_marts() -> dict:
 
     result = publish(Settings.from_env())
     return {"version": result.version, "rows": result.rows, "catalog": str(result.catalog)}
+
+
+def refresh_ledger() -> dict:
+    """Rebuild the problem ledger with the case updates just landed (a selective build) and publish it."""
+    from connectors.modelling.build import build_and_publish
+
+    cycle = build_and_publish(Settings.from_env(), select=LEDGER_SELECTION, quiet=True)
+    return {"version": cycle.published.version if cycle.published else None,
+            "rewritten": cycle.published.rewritten if cycle.published else {}}

@@ -56,6 +56,8 @@ PLACES = [
     StagingPlace("waste_manifest_item", "waste", "manifest_item",
                  renames={"shipped_tonnes": "shipped_t", "received_tonnes": "received_t"}),
     StagingPlace("hw_code", "waste", "hw_code"),
+    StagingPlace("complaint", "complaints", "complaint"),
+    StagingPlace("enforcement_case_update", "enforcement", "case_update"),
     StagingPlace("district", "reference", "district"),
     StagingPlace("pollutant_code", "reference", "pollutant_code"),
 ]

@@ -31,3 +31,35 @@
 {% macro default__string_agg_ordered(column, separator, distinct) -%}
     string_agg({{ 'distinct ' if distinct }}{{ column }}, '{{ separator }}' order by {{ column }})
 {%- endmacro %}
+
+{#- Hours (fractional) from one timestamp to a later one. -#}
+{% macro hours_between(start, finish) %}
+  {{ return(adapter.dispatch('hours_between', 'envlake')(start, finish)) }}
+{% endmacro %}
+
+{% macro default__hours_between(start, finish) -%}
+    (epoch({{ finish }}) - epoch({{ start }})) / 3600.0
+{%- endmacro %}
+
+{#- Days (fractional) from one timestamp to a later one. -#}
+{% macro days_between(start, finish) -%}
+    ({{ hours_between(start, finish) }} / 24.0)
+{%- endmacro %}
+
+{#- A date plus a number of days. -#}
+{% macro add_days(day, days) %}
+  {{ return(adapter.dispatch('add_days', 'envlake')(day, days)) }}
+{% endmacro %}
+
+{% macro default__add_days(day, days) -%}
+    cast({{ day }} + to_days(cast({{ days }} as integer)) as date)
+{%- endmacro %}
+
+{#- The first day of a date's month. -#}
+{% macro month_start(day) %}
+  {{ return(adapter.dispatch('month_start', 'envlake')(day)) }}
+{% endmacro %}
+
+{% macro default__month_start(day) -%}
+    cast(date_trunc('month', {{ day }}) as date)
+{%- endmacro %}

@@ -28,6 +28,7 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
     env["ENVLAKE_PERMIT_API_URL"] = f"http://127.0.0.1:{free_port()}"
     env["ENVLAKE_HJ212_PORT"] = str(free_port())
     env["ENVLAKE_STATION_API_URL"] = f"http://127.0.0.1:{free_port()}"
+    env["ENVLAKE_ENFORCEMENT_API_URL"] = f"http://127.0.0.1:{free_port()}"
     env["SUPERSET_PORT"] = str(free_port())
     command = [sys.executable, "-m", "envlake_cli.main", "demo", "--json"]
     try:

@@ -1,0 +1,49 @@
+"""Closed loop (问题发现和整改闭环): new problems of the published ledger to the district enforcement system,
+its case updates back into the lake, the ledger rebuilt with them, and an alert for each overdue problem.
+
+Runs after each publish (Asset ``shared.marts``). Sending is idempotent (a problem is sent once, retried until
+acknowledged). The enforcement system's URL: Airflow connection ``envlake_enforcement_api`` or
+``ENVLAKE_ENFORCEMENT_API_URL``. The ledger's rebuild is a selective dbt build in the warehouse pool.
+"""
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+from connectors.airflow_tasks import asset_uri, default_args, land
+from connectors.modelling.airflow_support import WAREHOUSE_POOL, refresh_ledger
+
+
+@dag(
+    dag_id="dispatch_problems",
+    schedule=[Asset(name="shared.marts", uri="envlake://shared/marts")],
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["envlake", "closed-loop", "闭环处置"],
+)
+def dispatch_problems():
+    @task
+    def send_new_problems() -> dict:
+        from connectors.dispatch import dispatch
+
+        return dispatch().as_dict()
+
+    @task(outlets=[Asset(name="raw.enforcement_case_update", uri=asset_uri("enforcement_case_update"))])
+    def land_case_updates() -> dict:
+        return land("enforcement_case_update", "envlake_enforcement_api")
+
+    @task(pool=WAREHOUSE_POOL)
+    def rebuild_ledger() -> dict:
+        return refresh_ledger()
+
+    @task
+    def alert_overdue() -> int:
+        from connectors.dispatch import overdue_alerts
+
+        return len(overdue_alerts())
+
+    send_new_problems() >> land_case_updates() >> rebuild_ledger() >> alert_overdue()
+
+
+dispatch_problems()
