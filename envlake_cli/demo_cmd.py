@@ -24,8 +24,9 @@ from envlake_cli.status_cmd import print_status
 from simulators.demo_sources import DemoSources
 
 DEMO_DAGS = ("ingest_reference", "ingest_permits", "ingest_credit_rating", "ingest_monitoring", "ingest_stations",
-             "ingest_waste")
+             "ingest_waste", "ingest_complaints")
 MODEL_DAG = "model_marts"
+LOOP_DAG = "dispatch_problems"
 QUALITY_DAG = "quality_checks"
 
 
@@ -35,7 +36,8 @@ def demo(
     with_dashboards: Annotated[bool, typer.Option("--dashboards/--no-dashboards",
                                                   help="Start Superset and deploy the dashboards at the end.")] = True,
 ) -> None:
-    """Simulated departments → ingestion DAGs → quality DAG → modelling DAG → catalogue → dashboards."""
+    """Simulated departments → ingestion DAGs → quality DAG → modelling DAG → closed loop → catalogue →
+    dashboards."""
     settings = Settings.from_env()
     settings = settings if day is None else replace(settings, sim_day=day)
     day = settings.sim_day
@@ -63,6 +65,9 @@ def demo(
                 run_dag(QUALITY_DAG, env)
                 progress.update(step, description=f"airflow dags test {MODEL_DAG}: dbt build, gates, publish")
                 run_dag(MODEL_DAG, env)
+                progress.update(step, description=f"airflow dags test {LOOP_DAG}: problems to the enforcement system, "
+                                                  "case updates back, ledger rebuilt")
+                run_dag(LOOP_DAG, env)
             except (AirflowRunError, DbtRunError) as exc:
                 fail(str(exc), "read the log named above")
     runs = [r for r in load_log.read(lake).to_pylist() if r["finished_at"] >= started]

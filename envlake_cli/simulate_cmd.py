@@ -12,7 +12,7 @@ import typer
 
 from connectors.settings import Settings
 from envlake_cli.output import console
-from simulators import credit_db, permit_api
+from simulators import credit_db, enforcement, permit_api
 from simulators.filedrops import write_filedrops
 
 app = typer.Typer(help="Run the simulated departments (permit API, credit database, reference file drops).",
@@ -58,6 +58,23 @@ def station_api_cmd(
     server = permit_api.serve(host, port, s.sim_seed, s.sim_start_date, the_day, permit_api.station_endpoints)
     serve_until_interrupted(server, f"station API on http://{host}:{port}/api/v1/air-hourly and "
                                     f"/api/v1/water-sections (day {the_day})")
+
+
+@app.command("enforcement")
+def enforcement_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port. Default: the port of ENVLAKE_ENFORCEMENT_API_URL.")] = None,
+    day: DayOption = None,
+) -> None:
+    """Serve the district enforcement system (cases in, case updates out) until interrupted (Ctrl-C)."""
+    from simulators.demo_sources import enforcement_db_url
+
+    s = Settings.from_env()
+    port = port or urlparse(s.enforcement_api_url).port or 8703
+    the_day = s.sim_day if day is None else day
+    server = enforcement.serve(host, port, enforcement_db_url(s), s.sim_start_date, the_day)
+    serve_until_interrupted(server, f"enforcement system on http://{host}:{port}/api/v1/cases and "
+                                    f"/api/v1/case-updates (day {the_day})")
 
 
 @app.command("credit-db")

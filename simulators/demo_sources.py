@@ -103,7 +103,7 @@ def scratch_environment(root: Path, seed: int | None = None, start: str | None =
 
 
 API_DATASETS = ("permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code", "hw_code",
-                "disposal_licence", "air_station_hourly", "water_section_reading")
+                "disposal_licence", "air_station_hourly", "water_section_reading", "complaint")
 
 
 def land_every_feed(settings: Settings, day: int, outlets: int | None = None, monitoring: bool = True) -> set[str]:

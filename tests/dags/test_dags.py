@@ -26,7 +26,7 @@ EXPECTED = {"ingest_permits": ["permit", "permit_outlet_limit"], "ingest_credit_
             "ingest_reference": ["district", "pollutant_code", "hw_code", "disposal_licence"],
             "ingest_waste": ["waste_manifest", "waste_manifest_item"],
             "ingest_monitoring": ["monitoring_hourly", "monitoring_daily"],
-            "ingest_stations": ["air_station_hourly", "water_section_reading"]}
+            "ingest_stations": ["air_station_hourly", "water_section_reading"], "ingest_complaints": ["complaint"]}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,8 @@ def airflow(tmp_path_factory: pytest.TempPathFactory):
                        "ENVLAKE_SIM_DIR": str(root / "sim"),
                        "ENVLAKE_CREDIT_DB_URL": f"sqlite:///{root / 'sim' / 'credit.sqlite'}",
                        "ENVLAKE_PERMIT_API_URL": f"http://127.0.0.1:{free_port()}",
-                       "ENVLAKE_STATION_API_URL": f"http://127.0.0.1:{free_port()}"})
+                       "ENVLAKE_STATION_API_URL": f"http://127.0.0.1:{free_port()}",
+                       "ENVLAKE_ENFORCEMENT_API_URL": f"http://127.0.0.1:{free_port()}"})
     settings = Settings.from_env()
     env = airflow_env(settings)
     migrate(env)
@@ -64,8 +65,8 @@ def test_dagbag_has_no_import_errors(airflow) -> None:
     assert result["errors"] == {}
     assert set(EXPECTED) <= set(result["dags"])
     assert result["schedules"]["ingest_permits"] == "@daily"
-    assert {"model_marts", "quality_checks"} <= set(result["dags"])
-    assert len(DAG_FILES) == len(EXPECTED) + 2
+    assert {"model_marts", "quality_checks", "dispatch_problems"} <= set(result["dags"])
+    assert len(DAG_FILES) == len(EXPECTED) + 3
     for path in DAG_FILES:
         assert len(path.read_text().splitlines()) <= 70, f"{path.name} is not a thin DAG file"
 
@@ -101,6 +102,21 @@ def test_model_dag_builds_tests_and_publishes(airflow) -> None:
     assert "dbt.fct_exceedance" in log or "fct_exceedance" in log
     con = duckdb.connect(str(settings.catalog), read_only=True)
     assert con.execute("select count(*) from shared.fct_monitoring_hourly").fetchone()[0] > 40 * 24
+
+
+@pytest.mark.airflow
+def test_dispatch_dag_sends_the_ledger_and_folds_the_case_updates_back(airflow) -> None:
+    """After the modelling DAG: every published problem sent once, its case updates landed, the ledger rebuilt."""
+    settings, env = airflow
+    with DemoSources(settings, day=0):
+        run_dag("dispatch_problems", env)
+    lake = Lake(settings.lake)
+    acks = lake.read_table("_meta", "dispatch", "acks").column("problem_id").to_pylist()
+    con = duckdb.connect(str(settings.catalog), read_only=True)
+    problems = {r[0] for r in con.execute("select problem_id from shared.fct_problem").fetchall()}
+    assert problems and sorted(acks) == sorted(problems)
+    assert con.execute("select count(*) from shared.fct_problem where dispatched_at is not null").fetchone()[0] > 0
+    assert con.execute("select count(*) from shared.mart_problem_loop").fetchone()[0] >= 13
 
 
 @pytest.mark.airflow
