@@ -47,6 +47,10 @@ def run_twice(tmp_path: Path, env: dict[str, str], command: list[str]) -> None:
                                          "fct_air_quality_daily", "fct_water_section_class", "fct_waste_transfer",
                                          "mart_enterprise_risk", "mart_inspection_plan", "mart_district_scorecard"}
     assert len(published["scorecard_top"]) == 5 and published["exceedance_events"] > 0
+    # the closed loop: the ledger published, every district's figures, the problems dispatched
+    loop = published["problem_loop"]
+    assert len(loop) == 13 and sum(r["found"] for r in loop) > 0
+    assert 0 < sum(r["dispatched"] for r in loop) <= sum(r["found"] for r in loop)
     catalog = Path(published["catalog"])
     state = json.loads((tmp_path / "lake" / "_meta" / "publish" / "current.json").read_text(encoding="utf-8"))
     for mart, entry in state["marts"].items():
