@@ -33,6 +33,12 @@ def dispatch_problems():
     def land_case_updates() -> dict:
         return land("enforcement_case_update", "envlake_enforcement_api")
 
+    @task
+    def check_case_updates() -> dict:  # their batch suites, before they reach the ledger
+        from quality.landed import validate_landed
+
+        return validate_landed()
+
     @task(pool=WAREHOUSE_POOL)
     def rebuild_ledger() -> dict:
         return refresh_ledger()
@@ -43,7 +49,7 @@ def dispatch_problems():
 
         return len(overdue_alerts())
 
-    send_new_problems() >> land_case_updates() >> rebuild_ledger() >> alert_overdue()
+    send_new_problems() >> land_case_updates() >> check_case_updates() >> rebuild_ledger() >> alert_overdue()
 
 
 dispatch_problems()

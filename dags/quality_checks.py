@@ -19,7 +19,7 @@ from quality.alerts import on_quality_failure
 @dag(
     dag_id="quality_checks",
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("30 * * * *", timezone="Asia/Shanghai"),
-                                 assets=ingestion_assets()),
+                                 assets=ingestion_assets(include_loop=True)),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     max_active_runs=1,

@@ -18,12 +18,13 @@ LOOP_DATASETS = ("enforcement_case_update",)
 LEDGER_SELECTION = ["stg_enforcement__case_update+"]
 
 
-def ingestion_assets() -> Any:
-    """Any landed raw dataset triggers the models (data-aware scheduling on the ingestion DAGs' outlets)."""
+def ingestion_assets(include_loop: bool = False) -> Any:
+    """Any landed raw dataset triggers the models (data-aware scheduling on the ingestion DAGs' outlets); the
+    loop's feeds only when ``include_loop`` (the quality checks)."""
     from airflow.sdk import Asset, AssetAny
 
     return AssetAny(*(Asset(name=f"raw.{ds}", uri=asset_uri(ds)) for ds in sorted(load_contracts())
-                      if ds not in LOOP_DATASETS))
+                      if include_loop or ds not in LOOP_DATASETS))
 
 
 def cosmos_group_args() -> dict[str, Any]:

@@ -76,7 +76,8 @@ def run_twice(tmp_path: Path, env: dict[str, str], command: list[str]) -> None:
     department_reads_through_the_service(tmp_path, env)
     assert set(rows) == {"permit", "permit_outlet_limit", "credit_rating", "district", "pollutant_code",
                          "monitoring_hourly", "monitoring_daily", "air_station_hourly", "water_section_reading",
-                         "hw_code", "disposal_licence", "waste_manifest", "waste_manifest_item"}
+                         "hw_code", "disposal_licence", "waste_manifest", "waste_manifest_item", "complaint",
+                         "enforcement_case_update"}
     quarantined = pq.read_table(tmp_path / "lake" / "quarantine" / "monitoring_hourly").column("_rule_id").to_pylist()
     assert quarantined and set(quarantined) == {"hj212.bad_crc"}  # the packets damaged in transit
     assert rows["monitoring_hourly"]["landed"] > 200_000  # every outlet, 24 hours
