@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,26 @@ from simulators import permit_api
 from simulators.demo_sources import free_port
 
 SEED, START = 20260101, "2026-01-01"
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker gets its own dbt target and log folders: dbt writes its manifest and
+    partial-parse state there, and two workers must not write the same files."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        project = TESTS.parent / "dbt_project"
+        os.environ["DBT_TARGET_PATH"] = str(project / f"target-{worker}")
+        os.environ["DBT_LOG_PATH"] = str(project / f"logs-{worker}")
+        os.environ["ENVLAKE_DBT_MANIFEST"] = str(project / f"target-{worker}" / "manifest.json")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """One xdist group per test folder (``--dist loadgroup``): a folder's session fixtures (a modelled lake,
+    a Superset) are built once, on one worker."""
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(TESTS).parts
+        item.add_marker(pytest.mark.xdist_group(parts[0] if len(parts) > 1 else "root"))
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"
 

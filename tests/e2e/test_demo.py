@@ -23,8 +23,9 @@ def count_rows(folder: Path) -> int:
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(1800)
 def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVLAKE_", "AIRFLOW"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVLAKE_", "AIRFLOW", "DBT_"))}
     env["ENVLAKE_PERMIT_API_URL"] = f"http://127.0.0.1:{free_port()}"
     env["ENVLAKE_HJ212_PORT"] = str(free_port())
     env["ENVLAKE_STATION_API_URL"] = f"http://127.0.0.1:{free_port()}"

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.integration
 
 MARTS = {"dim_enterprise", "fct_monitoring_hourly", "fct_exceedance", "fct_exceedance_event", "fct_air_quality_daily",
          "fct_water_section_class", "fct_waste_transfer", "fct_manifest_anomaly", "mart_enterprise_risk",
-         "mart_inspection_plan", "mart_district_scorecard", "snap_permit_status", "snap_credit_grade"}
+         "mart_inspection_plan", "mart_district_scorecard", "snap_permit_status", "snap_credit_grade",
+         "fct_complaint", "fct_problem", "fct_problem_status_history", "mart_problem_loop"}
 
 
 
