@@ -33,7 +33,7 @@ lint: sync
 	@$(UV) run ruff check .
 
 test: lint browser
-	@$(UV) run pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	@$(UV) run pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 test-fast: sync
 	@$(UV) run pytest -m "not integration and not airflow and not e2e" $(PYTEST_ARGS)

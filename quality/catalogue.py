@@ -81,6 +81,24 @@ def _last_publish_attempt(lake: Lake) -> dict[str, Any] | None:
             "failed": json.loads(row["failed"] or "[]"), "message": row["message"]}
 
 
+def _gate_reports(lake: Lake, version: str | None) -> dict[str, Any]:
+    """The published version's gate report, completed from earlier reports for the marts a selective publish
+    kept as they were (its gates ran on the marts it rebuilt only)."""
+    if not version:
+        return {}
+    folder = lake.path("_meta", "quality", "gates")
+    names = sorted((p.rsplit("/", 1)[1] for p in lake.files("_meta", "quality", "gates", suffix=".json")
+                    if p.rsplit("/", 1)[1] <= f"{version}.json"), reverse=True)
+    merged: dict[str, Any] = {"classes": {}, "expectations": {}}
+    for name in names:
+        data = lake.read_bytes(f"{folder}/{name}")
+        report = json.loads(data.decode("utf-8")) if data else {}
+        for key in ("classes", "expectations"):
+            for mart, entries in (report.get(key) or {}).items():
+                merged[key].setdefault(mart, entries)
+    return merged
+
+
 def _quality_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
     passed = sum(1 for r in results if r["success"])
     return {"expectations": len(results), "passed": passed,
@@ -97,8 +115,7 @@ def build(settings: Settings | None = None, clock: str | None = None, now: datet
     landed = _landed_results(lake)
     completeness = monitoring_completeness(lake)
     published = current(lake) or {}
-    report = lake.read_bytes(lake.path("_meta", "quality", "gates", f"{published.get('version')}.json"))
-    published_gate = json.loads(report.decode("utf-8")) if report else {}
+    published_gate = _gate_reports(lake, published.get("version"))
     sources = []
     for dataset, c in sorted(contracts.items()):
         f = freshness.get(dataset)

@@ -32,12 +32,6 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["ENVLAKE_DBT_MANIFEST"] = str(project / f"target-{worker}" / "manifest.json")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """One xdist group per test folder (``--dist loadgroup``): a folder's session fixtures (a modelled lake,
-    a Superset) are built once, on one worker."""
-    for item in items:
-        parts = Path(str(item.fspath)).resolve().relative_to(TESTS).parts
-        item.add_marker(pytest.mark.xdist_group(parts[0] if len(parts) > 1 else "root"))
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"
 
