@@ -19,7 +19,9 @@ def airflow_home() -> Path:
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
+    # Cosmos runs dbt in a temporary copy of the project with its own target folder; a target path set for
+    # this process (tests give each worker one) would make it keep partial-parse state of deleted copies.
+    env = {k: v for k, v in os.environ.items() if k not in ("DBT_TARGET_PATH", "DBT_LOG_PATH")}
     home = airflow_home()
     env.update({
         "AIRFLOW_HOME": str(home),
