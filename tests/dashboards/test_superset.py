@@ -110,14 +110,15 @@ def test_the_dashboard_renders_in_headless_chromium(deployed: DeployedSuperset, 
         page.fill("[data-test=username-input]", "leader")
         page.fill("[data-test=password-input]", "envlake-demo")
         page.click("[data-test=login-button]")
-        page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
+        # generous waits: on two busy cores (the other xdist worker may be building a lake) Superset answers slowly
+        page.wait_for_url(lambda url: "/login" not in url, timeout=180_000)
         page.goto(f"{deployed.superset.url}/superset/dashboard/{dashboard}/?standalone=1")
         charts = [c["title"] for row in definition(title)["rows"] for c in row]
         page.wait_for_function(
             "n => document.querySelectorAll('[data-test-chart-id]').length >= n",
-            arg=len(charts), timeout=90_000)
+            arg=len(charts), timeout=180_000)
         page.wait_for_function("() => document.querySelectorAll('.loading, [data-test=\"loading-indicator\"]')"
-                               ".length === 0", timeout=90_000)
+                               ".length === 0", timeout=180_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / f"dashboard-{dashboard}.png"), full_page=True)
         errors = page.locator(".alert-danger, [data-test=\"chart-error\"], .ant-alert-error").count()
