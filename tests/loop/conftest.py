@@ -18,7 +18,7 @@ from connectors.writer import LakeWriter
 from simulators.complaints import resident_id
 from simulators.demo_sources import DemoSources, land_every_feed, scratch_environment
 from tests.conftest import SEED, START
-from tests.models.conftest import DAY, OUTLETS
+from tests.models.conftest import DAY, OUTLETS, apply_env, lake_env
 
 PLANTED_PHONE = "13912345678"
 
@@ -28,6 +28,7 @@ class LoopLake:
     settings: Settings
     cycle: CycleResult
     planted: dict
+    env: dict
 
 
 def planted_complaint() -> dict:
@@ -52,7 +53,12 @@ def loop_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopLake]:
                                        for k, v in row.items()}])
         LakeWriter(Lake(settings.lake)).land(load_contract("complaint"), table, source="test:planted")
         cycle = build_and_publish(settings, quiet=True)
-        yield LoopLake(settings, cycle, planted)
+        yield LoopLake(settings, cycle, planted, lake_env())
+
+
+@pytest.fixture(autouse=True)
+def _loop_lake_env(loop_lake: LoopLake, monkeypatch: pytest.MonkeyPatch) -> None:
+    apply_env(monkeypatch, loop_lake.env)
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ overdue confirmation can show. Monitoring is sent by the first OUTLETS loggers o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,20 @@ class ModelledLake:
     cycle: CycleResult
     ground_truth: dict[str, list[dict]]
     sent_mns: set[str]
+    env: dict[str, str] = field(default_factory=dict)  # the ENVLAKE_ settings it was built with
+
+
+def lake_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("ENVLAKE_")}
+
+
+def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """A test runs with its lake's settings, whatever lake another session fixture on the same xdist worker
+    set up since."""
+    for key in [k for k in os.environ if k.startswith("ENVLAKE_") and k not in env]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
 
 
 @pytest.fixture(scope="session")
@@ -35,4 +50,11 @@ def modelled_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Modelled
     with scratch_environment(tmp_path_factory.mktemp("modelled"), SEED, START) as settings:
         sent = land_every_feed(settings, DAY, OUTLETS)
         cycle = build_and_publish(settings)
-        yield ModelledLake(settings, cycle, read_ground_truth(Path(settings.sim_dir) / "ground_truth", DAY), sent)
+        yield ModelledLake(settings, cycle, read_ground_truth(Path(settings.sim_dir) / "ground_truth", DAY), sent,
+                           lake_env())
+
+
+@pytest.fixture(autouse=True)
+def _modelled_lake_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if "modelled_lake" in request.fixturenames:
+        apply_env(monkeypatch, request.getfixturevalue("modelled_lake").env)
