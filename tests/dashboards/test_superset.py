@@ -119,6 +119,9 @@ def test_the_dashboard_renders_in_headless_chromium(deployed: DeployedSuperset, 
             arg=len(charts), timeout=180_000)
         page.wait_for_function("() => document.querySelectorAll('.loading, [data-test=\"loading-indicator\"]')"
                                ".length === 0", timeout=180_000)
+        # and every chart drawn with its title (under load the grid can lag behind the chart containers)
+        page.wait_for_function("titles => titles.every(t => document.body.innerText.includes(t))",
+                               arg=charts, timeout=180_000)
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / f"dashboard-{dashboard}.png"), full_page=True)
         errors = page.locator(".alert-danger, [data-test=\"chart-error\"], .ant-alert-error").count()
