@@ -51,10 +51,6 @@ ROWS = {200: {"description": "Rows as JSON, CSV or Arrow IPC stream",
               "content": {"application/json": {}, "text/csv": {}, ARROW_MEDIA_TYPE: {}}}}
 
 
-def _json_rows(table: pa.Table) -> list[dict[str, Any]]:
-    return table.to_pylist()
-
-
 def _respond(result: Result, fmt: Format, meta: dict[str, Any]) -> Response:
     headers = {"X-Envlake-Rows": str(result.table.num_rows), "X-Envlake-Truncated": str(result.truncated).lower()}
     if fmt == "csv":
@@ -67,7 +63,7 @@ def _respond(result: Result, fmt: Format, meta: dict[str, Any]) -> Response:
             writer.write_table(result.table)
         return Response(sink.getvalue().to_pybytes(), media_type=ARROW_MEDIA_TYPE, headers=headers)
     body = {**meta, "columns": result.columns, "clear_columns": result.clear, "row_count": result.table.num_rows,
-            "truncated": result.truncated, "rows": _json_rows(result.table)}
+            "truncated": result.truncated, "rows": result.table.to_pylist()}
     return Response(json.dumps(body, ensure_ascii=False, default=str).encode("utf-8"),
                     media_type="application/json", headers=headers)
 

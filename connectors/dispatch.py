@@ -71,6 +71,10 @@ def _payload(row: dict[str, Any]) -> dict[str, Any]:
 def _send(client: httpx.Client, url: str, body: dict[str, Any], attempts: int, backoff_s: float,
           trail: list[dict[str, Any]]) -> dict[str, Any] | None:
     """POST until acknowledged; the case (with ``attempts``) or None."""
+    def note(attempt: int, status: int, outcome: str, message: str) -> None:
+        trail.append({"problem_id": body["problem_id"], "attempt": attempt, "at": datetime.now(UTC),
+                      "status_code": status, "outcome": outcome, "message": message})
+
     for attempt in range(1, attempts + 1):
         status, message = 0, ""
         try:
@@ -80,18 +84,15 @@ def _send(client: httpx.Client, url: str, body: dict[str, Any], attempts: int, b
             status = response.status_code
             if status in (200, 201):
                 case = response.json()["data"]
-                trail.append({"problem_id": body["problem_id"], "attempt": attempt, "at": datetime.now(UTC),
-                              "status_code": status, "outcome": "acknowledged", "message": case["case_id"]})
+                note(attempt, status, "acknowledged", case["case_id"])
                 return {**case, "attempts": attempt}
             message = response.text[:200]
             if 400 <= status < 500:  # the system refuses the problem itself: sending it again will not help
-                trail.append({"problem_id": body["problem_id"], "attempt": attempt, "at": datetime.now(UTC),
-                              "status_code": status, "outcome": "refused", "message": message})
+                note(attempt, status, "refused", message)
                 return None
         except (httpx.HTTPError, ValueError, KeyError) as exc:
             message = f"{type(exc).__name__}: {exc}"[:200]
-        trail.append({"problem_id": body["problem_id"], "attempt": attempt, "at": datetime.now(UTC),
-                      "status_code": status, "outcome": "retry", "message": message})
+        note(attempt, status, "retry", message)
         time.sleep(min(backoff_s * 2 ** (attempt - 1), 5.0))
     return None
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from quality.pii import ID_CHECK, ID_WEIGHTS
 from simulators.enterprises import GIVEN, SURNAMES, Enterprise
 from simulators.world import Records, World
 
@@ -28,8 +29,6 @@ CATEGORIES = {  # category: (share, what people write)
 STATUS_FLOW = ("已受理", "办理中", "已办结")
 STREETS = ["文三路", "古墩路", "莫干山路", "江南大道", "滨文路", "临平大道", "金城路", "市心北路", "富春街道",
            "锦城街道", "迎春南路", "新安江路", "千岛湖镇"]
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
 
 
 def resident_id(rng: np.random.Generator, district_code: str) -> str:
