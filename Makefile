@@ -4,13 +4,14 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap sync browser demo test test-fast lint bench clean superset superset-stop
+.PHONY: help bootstrap sync browser demo test test-fast lint bench clean superset superset-stop cluster cluster-stop
 
 help:
 	@echo "make demo   - start the simulated departments, run the ingestion DAGs once, print the lake"
 	@echo "make test   - lint and run every test (unit, integration, DAGs, end-to-end)"
 	@echo "make bench  - run the benchmarks, figures in bench/results.json"
 	@echo "make superset / superset-stop - the local Superset with the dashboards deployed"
+	@echo "make cluster / cluster-stop - Airflow on two Celery workers (PostgreSQL metadata, Redis broker)"
 	@echo "make clean  - remove the demo lake, simulators' files and Airflow metadata"
 
 bootstrap:
@@ -45,10 +46,16 @@ superset: sync
 superset-stop:
 	@$(UV) run envlake dashboards stop
 
+cluster: sync
+	@$(UV) run envlake cluster up
+
+cluster-stop:
+	@$(UV) run envlake cluster down
+
 bench: sync
 	@$(UV) run python -m bench.run
 	@$(UV) run python -m bench.dbt_build
 	@$(UV) run python -m bench.access
 
 clean:
-	rm -rf lake sim .airflow .superset
+	rm -rf lake sim .airflow .superset .cluster

@@ -10,7 +10,7 @@ import pendulum
 from airflow.sdk import Asset, dag, task
 
 from connectors.airflow_tasks import asset_uri, default_args, land
-from connectors.modelling.airflow_support import WAREHOUSE_POOL, refresh_ledger
+from connectors.modelling.airflow_support import WAREHOUSE_TASK, refresh_ledger
 
 
 @dag(
@@ -39,7 +39,7 @@ def dispatch_problems():
 
         return validate_landed()
 
-    @task(pool=WAREHOUSE_POOL)
+    @task(**WAREHOUSE_TASK)
     def rebuild_ledger() -> dict:
         return refresh_ledger()
 

@@ -11,7 +11,7 @@ from airflow.sdk import Asset, dag, task
 from cosmos import DbtTaskGroup
 
 from connectors.airflow_tasks import default_args
-from connectors.modelling.airflow_support import WAREHOUSE_POOL, cosmos_group_args, ingestion_assets, publish_marts
+from connectors.modelling.airflow_support import WAREHOUSE_TASK, cosmos_group_args, ingestion_assets, publish_marts
 
 
 @dag(
@@ -26,7 +26,7 @@ from connectors.modelling.airflow_support import WAREHOUSE_POOL, cosmos_group_ar
 def model_marts():
     models = DbtTaskGroup(group_id="dbt", **cosmos_group_args())
 
-    @task(pool=WAREHOUSE_POOL, outlets=[Asset(name="shared.marts", uri="envlake://shared/marts")])
+    @task(**WAREHOUSE_TASK, outlets=[Asset(name="shared.marts", uri="envlake://shared/marts")])
     def publish() -> dict:
         return publish_marts()
 

@@ -31,6 +31,12 @@ READABLE = (("curated",), ("shared",), ("_meta", "quality", "results"), ("_meta"
             ("_meta", "publish_log"), ("_meta", "load_log"), ("_meta", "alerts"), ("_meta", "audit"))
 
 
+def serve_args(bind: str) -> list[str]:
+    """gunicorn's arguments for Superset: here and in the production image (``docker/compose.yaml``)."""
+    return ["-w", "2", "-k", "gthread", "--threads", "4", "--timeout", "120", "-b", bind,
+            "superset.app:create_app()"]
+
+
 class SupersetError(RuntimeError):
     """Superset could not be installed, initialised or started."""
 
@@ -104,8 +110,7 @@ class Superset:
         self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "superset.log").open("a")
         process = subprocess.Popen(
-            [self.executable("gunicorn"), "-w", "2", "-k", "gthread", "--threads", "4", "--timeout", "120",
-             "-b", f"127.0.0.1:{self.port}", "--pid", str(self.pid_file), "superset.app:create_app()"],
+            [self.executable("gunicorn"), *serve_args(f"127.0.0.1:{self.port}"), "--pid", str(self.pid_file)],
             env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.home, start_new_session=True)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -7,6 +7,7 @@ import typer
 from envlake_cli import (
     access_cmd,
     catalog_cmd,
+    cluster_cmd,
     contracts_cmd,
     dashboards_cmd,
     demo_cmd,
@@ -35,6 +36,7 @@ app.command("query")(query_cmd.query)
 app.command("hj212-receiver")(receiver_cmd.hj212_receiver)
 app.add_typer(access_cmd.app, name="access")
 app.add_typer(catalog_cmd.app, name="catalog")
+app.add_typer(cluster_cmd.app, name="cluster")
 app.add_typer(contracts_cmd.app, name="contracts")
 app.add_typer(dashboards_cmd.app, name="dashboards")
 app.add_typer(lake_cmd.app, name="lake")

@@ -12,6 +12,9 @@ from connectors.settings import Settings
 
 # Every task that writes the DuckDB build area runs in this pool of one slot: DuckDB allows one writer.
 WAREHOUSE_POOL = "duckdb_warehouse"
+# ... and on this Celery queue, which one worker serves: the build area is a file on that worker's disk.
+WAREHOUSE_QUEUE = "warehouse"
+WAREHOUSE_TASK = {"pool": WAREHOUSE_POOL, "queue": WAREHOUSE_QUEUE}
 # Feeds that answer what a publish sent out (the enforcement system's case updates): the dispatch DAG lands
 # them and rebuilds the ledger itself, so they do not trigger the whole modelling DAG (that would loop).
 LOOP_DATASETS = ("enforcement_case_update",)
@@ -46,7 +49,7 @@ def cosmos_group_args() -> dict[str, Any]:
                                             test_indirect_selection=TestIndirectSelection.CAUTIOUS),
         "render_config": RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
                                       should_detach_multiple_parents_tests=True),
-        "operator_args": {"pool": WAREHOUSE_POOL, "env": dbt_env(Settings.from_env()), "install_deps": False},
+        "operator_args": {**WAREHOUSE_TASK, "env": dbt_env(Settings.from_env()), "install_deps": False},
     }
 
 
