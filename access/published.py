@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -77,9 +78,10 @@ def _describe(con: duckdb.DuckDBPyConnection, files: tuple[str, ...]) -> list[tu
         f"describe select * from read_parquet([{listed}], hive_partitioning = false, union_by_name = true)").fetchall()]
 
 
-def load(settings: Settings) -> Published:
+def load(settings: Settings, state: dict[str, Any] | None = None) -> Published:
+    """The published state now (``current.json``), or ``state`` (one of ``as_of``'s)."""
     lake = Lake(settings.lake)
-    state = current(lake)
+    state = state or current(lake)
     if not state:
         raise NothingPublished("nothing is published yet: run `make demo` or `envlake models build`")
     report = lake.read_bytes(lake.path("_meta", "quality", "gates", f"{state['version']}.json"))
@@ -109,6 +111,17 @@ def load(settings: Settings) -> Published:
         con.close()
     return Published(state["version"], state.get("published_at", ""), datasets,
                      (lake.path("curated"), lake.path("shared")))
+
+
+def as_of(settings: Settings, when: datetime) -> Published:
+    """What was published at ``when``: the Iceberg snapshots of the shared tables then."""
+    from connectors.modelling.iceberg import state_as_of
+
+    state = state_as_of(settings, when)
+    if not state:
+        raise NothingPublished(f"nothing was published at {when.isoformat()} (or its snapshots have expired): "
+                               "`envlake models history <mart>` lists what is kept")
+    return load(settings, state)
 
 
 class PublishedCache:

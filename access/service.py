@@ -16,7 +16,7 @@ from access.audit import AuditEvent, AuditLog
 from access.engine import Engine, Limits, QueryFailed, QueryTimeout
 from access.masking import quote
 from access.policy import View, views
-from access.published import NothingPublished, PublishedCache
+from access.published import NothingPublished, PublishedCache, as_of
 from access.sqlguard import SqlRefused, check
 from access.store import AccessStore, Department
 from quality.classification import SHARING_ZH
@@ -78,8 +78,8 @@ class AccessService:
         return department
 
     # what it may see
-    def _views(self, department: Department) -> tuple[Any, dict[str, View]]:
-        published = self.published.get()
+    def _views(self, department: Department, when: datetime | None = None) -> tuple[Any, dict[str, View]]:
+        published = self.published.get() if when is None else as_of(self.settings, when)
         return published, views(published, self.store.grants_in_force(department.code, datetime.now(UTC)))
 
     def _view(self, department: Department, dataset: str, action: str) -> tuple[Any, dict[str, View], View]:
@@ -152,10 +152,13 @@ class AccessService:
         described = {c["name"]: c for c in self.describe_view(view)["columns"]}
         return Result(table, truncated, [described[c] for c in selected], shown_clear)
 
-    def query(self, department: Department, sql: str, clear: bool = False, limit: int | None = None) -> Result:
+    def query(self, department: Department, sql: str, clear: bool = False, limit: int | None = None,
+              when: datetime | None = None) -> Result:
+        """Run a department's SELECT over its views; ``when``: over what was published then (grants as now)."""
         started = time.perf_counter()
+        audited = sql if when is None else f"-- as of {when.isoformat()}\n{sql}"
         try:
-            published, mine = self._views(department)
+            published, mine = self._views(department, when)
             max_rows = min(limit or self.engine.limits.max_rows, self.engine.limits.max_rows)
             checked = check(sql, set(mine), max_rows)
             mentioned: set[str] = set()
@@ -169,14 +172,14 @@ class AccessService:
             table, truncated = self.engine.run(published.version, published.allowed_dirs, mine, checked.sql,
                                                max_rows=max_rows)
         except (SqlRefused, Refused) as exc:
-            self._audit(department.code, "query", "refused", query=sql, reason=str(exc), started=started)
+            self._audit(department.code, "query", "refused", query=audited, reason=str(exc), started=started)
             raise Refused(str(exc)) from None
         except (QueryFailed, QueryTimeout) as exc:
-            self._audit(department.code, "query", "failed", query=sql, reason=str(exc), started=started)
+            self._audit(department.code, "query", "failed", query=audited, reason=str(exc), started=started)
             raise
         granted = sorted({f"{n}.{c}" for n in checked.datasets for c in mine[n].clear
                           if checked.star or c in checked.columns})
-        self._audit(department.code, "query", "granted", dataset=",".join(checked.datasets), query=sql,
+        self._audit(department.code, "query", "granted", dataset=",".join(checked.datasets), query=audited,
                     rows=table.num_rows, clear_columns=",".join(granted), started=started)
         return Result(table, truncated, [{"name": f.name, "type": str(f.type)} for f in table.schema], granted)
 

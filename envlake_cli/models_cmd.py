@@ -90,6 +90,39 @@ def publish_cmd() -> None:
     console.print(f"published version {result.version}: {len(result.rows)} models, catalog {result.catalog}")
 
 
+@app.command("history")
+def history_cmd(mart: Annotated[str, typer.Argument(help="A published mart, e.g. mart_district_scorecard")],
+                zone: Annotated[str, typer.Option(help="curated or shared")] = "shared",
+                as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """The kept snapshots of a published table (one per publish that changed it): what --as-of can read."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    from connectors.modelling.iceberg import history
+
+    try:
+        rows = history(Settings.from_env(), zone, mart)
+    except NoSuchTableError:
+        fail(f"no published table {zone}.{mart}", "`envlake models status` lists the published marts")
+    if as_json:
+        print_json(rows)
+        return
+    print_table(f"{zone}.{mart}: {len(rows)} snapshots", ["at", "version", "rows", "snapshot"],
+                [[r["at"], r["version"], r["rows"], r["snapshot_id"]] for r in rows])
+
+
+@app.command("expire")
+def expire_cmd(days: Annotated[float | None, typer.Option(help="Retention (ENVLAKE_SNAPSHOT_RETENTION_DAYS, 30)")]
+               = None) -> None:
+    """Expire old snapshots of the published tables and remove the files nothing keeps (the maintain_tables
+    DAG does this daily)."""
+    from datetime import timedelta
+
+    from connectors.modelling.publish import expire_and_clean
+
+    result = expire_and_clean(Settings.from_env(), timedelta(days=days) if days is not None else None)
+    console.print(f"snapshots expired: {result['snapshots_expired']}, files removed: {result['files_removed']}")
+
+
 @app.command("status")
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
     """The version readers see now, and its models' row counts."""

@@ -2,7 +2,8 @@
 
 A publish exports the marts as Parquet, then swaps in a new read-only catalog file of views over
 exactly those files (``os.replace``: readers see the old set or the new one, never a mix) and writes
-the version's manifest (``_meta/publish/versions/<id>.json``, and ``current.json``). Files are never
+the version's manifest (``_meta/publish/versions/<id>.json``, and ``current.json``), then commits the same
+files to the marts' Iceberg tables as one snapshot each (``connectors.modelling.iceberg``). Files are never
 changed once written, so a version can reuse files of the one before:
 
 - a mart the build did not touch (a selective build) keeps its files;
@@ -15,7 +16,8 @@ Nothing is published when a dbt node failed or a governance gate (``quality.gate
 personal data, the marts' GX suites) found a problem: the last published version stays in place and what
 failed is named (model, column, rule) in ``_meta/publish_log`` and ``_meta/quality/gates/``. ``shared/``
 is exported from each mart's shared view (``<mart>__shared``, made by the ``create_shared_view`` macro:
-conditional columns masked, withheld columns left out). Files no kept version refers to are removed.
+conditional columns masked, withheld columns left out). Files no kept version and no live Iceberg snapshot
+refers to are removed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from connectors.lakefs import Lake
+from connectors.modelling import iceberg
 from connectors.modelling.runner import DbtRun, manifest
 from connectors.settings import Settings
 
@@ -248,14 +251,15 @@ def current(lake: Lake) -> dict[str, Any] | None:
     return _read_json(lake, lake.path("_meta", "publish", "current.json"))
 
 
-def _remove_unreferenced(lake: Lake, items: list[Publishable], keep: int) -> None:
-    """Keep the newest ``keep`` versions' manifests; delete every mart file none of them refers to."""
+def _remove_unreferenced(lake: Lake, items: list[Publishable], keep: int, live: set[str]) -> None:
+    """Keep the newest ``keep`` versions' manifests; delete every mart file none of them and no live Iceberg
+    snapshot (``live``) refers to."""
     folder = lake.path("_meta", "publish", "versions")
     manifests = sorted(i.path for i in lake.fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
                        if i.path.endswith(".json"))
     for old in manifests[:-keep]:
         lake.fs.delete_file(old)
-    referenced: set[str] = set()
+    referenced: set[str] = set(live)
     for path in manifests[-keep:]:
         doc = _read_json(lake, path) or {}
         for mart in doc.get("marts", {}).values():
@@ -365,8 +369,21 @@ def publish(settings: Settings | None = None, run: DbtRun | None = None,
                  "catalog": str(catalog), "marts": marts, "gates": timings}
         _write_json(lake, lake.path("_meta", "publish", "versions", f"{version}.json"), state)
         _write_json(lake, lake.path("_meta", "publish", "current.json"), state)
+        iceberg.commit(settings, marts, {i.name: i.partition for i in items}, version)
     except Exception as exc:
         _log(lake, version, "failed", {}, [], f"{type(exc).__name__}: {exc}")
         raise
-    _remove_unreferenced(lake, items, settings.keep_published_versions)
+    _remove_unreferenced(lake, items, settings.keep_published_versions, iceberg.live_files(settings))
     return PublishResult(version, published_at, rows, catalog, rewritten, timings)
+
+
+def expire_and_clean(settings: Settings | None = None, retention: timedelta | None = None) -> dict[str, Any]:
+    """Expire the Iceberg snapshots past their retention, then remove the files nothing keeps any more."""
+    settings = settings or Settings.from_env()
+    lake = Lake(settings.lake)
+    expired = iceberg.expire(settings, retention)
+    before = {p for zone in PUBLISH_ZONES for d in lake.datasets(zone) for p in lake.files(zone, d)}
+    items = [Publishable("", d, "", "") for d in sorted({d for zone in PUBLISH_ZONES for d in lake.datasets(zone)})]
+    _remove_unreferenced(lake, items, settings.keep_published_versions, iceberg.live_files(settings))
+    after = {p for zone in PUBLISH_ZONES for d in lake.datasets(zone) for p in lake.files(zone, d)}
+    return {"snapshots_expired": sum(expired.values()), "files_removed": len(before - after)}

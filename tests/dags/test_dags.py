@@ -65,8 +65,8 @@ def test_dagbag_has_no_import_errors(airflow) -> None:
     assert result["errors"] == {}
     assert set(EXPECTED) <= set(result["dags"])
     assert result["schedules"]["ingest_permits"] == "@daily"
-    assert {"model_marts", "quality_checks", "dispatch_problems"} <= set(result["dags"])
-    assert len(DAG_FILES) == len(EXPECTED) + 3
+    assert {"model_marts", "quality_checks", "dispatch_problems", "maintain_tables"} <= set(result["dags"])
+    assert len(DAG_FILES) == len(EXPECTED) + 4
     for path in DAG_FILES:
         assert len(path.read_text().splitlines()) <= 70, f"{path.name} is not a thin DAG file"
 
@@ -126,3 +126,17 @@ def test_quality_dag_records_freshness(airflow) -> None:
     freshness = Lake(settings.lake).read_table("_meta", "freshness").to_pylist()
     states = {r["dataset"]: r["state"] for r in freshness}
     assert states["permit"] == "fresh" and states["monitoring_hourly"] in ("fresh", "late", "stale")
+
+
+@pytest.mark.airflow
+def test_table_maintenance_dag_expires_snapshots_and_keeps_what_readers_need(airflow) -> None:
+    """After the publishes above: every published table has its snapshots; maintenance keeps the current ones."""
+    from connectors.modelling.iceberg import history
+
+    settings, env = airflow
+    before = history(settings, "shared", "mart_district_scorecard")
+    run_dag("maintain_tables", env)
+    after = history(settings, "shared", "mart_district_scorecard")
+    assert before and after and after[-1] == before[-1]
+    con = duckdb.connect(str(settings.catalog), read_only=True)
+    assert con.execute("select count(*) from shared.mart_district_scorecard").fetchone()[0] == 13
