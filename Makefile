@@ -56,6 +56,9 @@ bench: sync
 	@$(UV) run python -m bench.run
 	@$(UV) run python -m bench.dbt_build
 	@$(UV) run python -m bench.access
+	@$(UV) run python -m bench.scaling_build
+	@$(UV) run python -m bench.object_store
+	@$(UV) run python -m bench.cluster
 
 clean:
 	rm -rf lake sim .airflow .superset .cluster

@@ -22,6 +22,7 @@ import pyarrow as pa
 from access.masking import quote
 from access.policy import View
 from access.sqlguard import SqlRefused
+from connectors.lakefs import s3_filesystem
 
 
 class QueryTimeout(RuntimeError):
@@ -43,6 +44,8 @@ class Limits:
 def _locked_database(allowed_dirs: tuple[str, ...], views: dict[str, View],
                      limits: Limits) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
+    if any(d.startswith("s3://") for d in allowed_dirs):  # the lake on object storage, read through fsspec
+        con.register_filesystem(s3_filesystem())
     listed = ", ".join("'" + d.replace("'", "''").rstrip("/") + "/'" for d in allowed_dirs)
     con.execute(f"set allowed_directories = [{listed}]")
     con.execute("set enable_external_access = false")

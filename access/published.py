@@ -90,10 +90,11 @@ def load(settings: Settings, state: dict[str, Any] | None = None) -> Published:
     entries = {e["id"]: e for e in json.loads(catalogue_bytes.decode("utf-8")).get("shared", [])} \
         if catalogue_bytes else {}
     datasets: dict[str, Dataset] = {}
-    con = duckdb.connect()
+    con = lake.register(duckdb.connect())
     try:
         for name, mart in sorted(state["marts"].items()):
-            curated, shared = tuple(mart["files"]["curated"]), tuple(mart["files"]["shared"])
+            curated = tuple(lake.uri(p) for p in mart["files"]["curated"])
+            shared = tuple(lake.uri(p) for p in mart["files"]["shared"])
             declared = {c["column"]: c for c in classes.get(name, [])}
             shared_types = dict(_describe(con, shared))
             columns = []
@@ -110,7 +111,7 @@ def load(settings: Settings, state: dict[str, Any] | None = None) -> Published:
     finally:
         con.close()
     return Published(state["version"], state.get("published_at", ""), datasets,
-                     (lake.path("curated"), lake.path("shared")))
+                     (lake.uri(lake.path("curated")), lake.uri(lake.path("shared"))))
 
 
 def as_of(settings: Settings, when: datetime) -> Published:

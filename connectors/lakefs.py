@@ -22,7 +22,7 @@ ZONES = ("landing", "raw", "quarantine", "curated", "shared", "_meta")
 TMP_SUFFIX = ".inflight"
 
 
-def _filesystem(root: str) -> tuple[pafs.FileSystem, str]:
+def filesystem_for(root: str) -> tuple[pafs.FileSystem, str]:
     if root.startswith("s3://"):
         endpoint = os.environ.get("ENVLAKE_S3_ENDPOINT")
         fs = pafs.S3FileSystem(
@@ -39,6 +39,23 @@ def _filesystem(root: str) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), str(Path(root.removeprefix("file://")).resolve())
 
 
+def s3_options() -> dict[str, Any]:
+    """fsspec/s3fs options from the environment (endpoint, keys, region), as dbt-duckdb's profile wants them."""
+    options: dict[str, Any] = {"client_kwargs": {"region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}}
+    if os.environ.get("ENVLAKE_S3_ENDPOINT"):
+        options["endpoint_url"] = os.environ["ENVLAKE_S3_ENDPOINT"]
+    if os.environ.get("AWS_ACCESS_KEY_ID"):
+        options["key"] = os.environ["AWS_ACCESS_KEY_ID"]
+        options["secret"] = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+    return options
+
+
+def s3_filesystem() -> Any:
+    import s3fs
+
+    return s3fs.S3FileSystem(**s3_options())
+
+
 @dataclass
 class Lake:
     """A lake root. Paths inside it are written with '/' whatever the store."""
@@ -46,11 +63,23 @@ class Lake:
     root: str
 
     def __post_init__(self) -> None:
-        self.fs, self.base = _filesystem(self.root)
+        self.fs, self.base = filesystem_for(self.root)
         self.is_local = isinstance(self.fs, pafs.LocalFileSystem)
 
     def path(self, *parts: str) -> str:
         return "/".join([self.base, *[p.strip("/") for p in parts if p]])
+
+    def uri(self, path: str) -> str:
+        """A lake path as DuckDB, dbt and pyiceberg name it: itself locally, ``s3://…`` on object storage."""
+        return path if self.is_local else f"s3://{path}"
+
+    def register(self, con: Any) -> Any:
+        """Let a DuckDB connection read and write the lake: on object storage, through fsspec's s3fs (DuckDB's
+        httpfs extension cannot be installed here, and need not be). Returns the connection."""
+        # a database file opened twice in one process is one DuckDB instance: register once
+        if not self.is_local and "s3" not in con.list_filesystems():
+            con.register_filesystem(s3_filesystem())
+        return con
 
     def ensure_zones(self) -> None:
         for zone in ZONES:

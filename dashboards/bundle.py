@@ -19,6 +19,9 @@ from typing import Any
 import duckdb
 import yaml
 
+from connectors.lakefs import Lake
+from connectors.settings import Settings
+
 ASSETS = Path(__file__).resolve().parent / "assets"
 DATABASE_NAME = "envlake 共享数据湖"
 DATABASE_UUID = "2b0c9d8e-7f11-4e5a-8c3d-1a2b3c4d0000"
@@ -176,7 +179,7 @@ def build_bundle(catalog: Path, sqlalchemy_uri: str, folder: Path = ASSETS) -> b
                       "schemas_allowed_for_file_upload": []},
             "uuid": DATABASE_UUID, "version": "1.0.0"}),
     }
-    con = duckdb.connect(str(catalog), read_only=True)
+    con = Lake(Settings.from_env().lake).register(duckdb.connect(str(catalog), read_only=True))
     try:
         for ds in datasets_def:
             files[f"datasets/envlake/{ds['name']}.yaml"] = _dump(_dataset_yaml(ds, dataset_columns(con, ds)))

@@ -8,6 +8,7 @@ locked to the published zones (see superset_config.py).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -65,7 +66,7 @@ class Superset:
     def env(self, settings: Settings | None = None) -> dict[str, str]:
         settings = settings or Settings.from_env()
         lake = Lake(settings.lake)
-        allowed = os.pathsep.join(lake.path(*parts) for parts in READABLE)
+        allowed = json.dumps([lake.uri(lake.path(*parts)) for parts in READABLE])
         return {**os.environ, "SUPERSET_HOME": str(self.home), "SUPERSET_CONFIG_PATH": str(CONFIG),
                 "ENVLAKE_SUPERSET_ALLOWED_DIRS": allowed, "FLASK_APP": "superset.app:create_app()",
                 "PYTHONWARNINGS": "ignore"}

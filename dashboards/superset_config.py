@@ -7,6 +7,7 @@ once. Superset runs in its own virtual environment (dashboards/superset/); nothi
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
@@ -50,6 +51,19 @@ ROW_LIMIT = 50000
 SUPERSET_WEBSERVER_TIMEOUT = 120
 
 
+def _object_store():
+    """The lake on object storage, read through fsspec (DuckDB's httpfs cannot be installed here); endpoint
+    and keys from the same variables envlake reads."""
+    import s3fs
+
+    options = {"client_kwargs": {"region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}}
+    if os.environ.get("ENVLAKE_S3_ENDPOINT"):
+        options["endpoint_url"] = os.environ["ENVLAKE_S3_ENDPOINT"]
+    if os.environ.get("AWS_ACCESS_KEY_ID"):
+        options.update(key=os.environ["AWS_ACCESS_KEY_ID"], secret=os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
+    return s3fs.S3FileSystem(**options)
+
+
 def _lock_down_duckdb() -> None:
     """Every DuckDB connection Superset opens may read the published zones only: SQL Lab cannot read
     other files (``read_csv('/etc/passwd')``), attach databases or switch the lock off again. The order
@@ -57,7 +71,10 @@ def _lock_down_duckdb() -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    allowed = [d for d in os.environ.get("ENVLAKE_SUPERSET_ALLOWED_DIRS", "").split(os.pathsep) if d]
+    listed_dirs = os.environ.get("ENVLAKE_SUPERSET_ALLOWED_DIRS", "")
+    # a JSON list (object-store URIs hold ':'), or local folders separated by os.pathsep
+    allowed = json.loads(listed_dirs) if listed_dirs.startswith("[") else \
+        [d for d in listed_dirs.split(os.pathsep) if d]
     lock = threading.Lock()
 
     @event.listens_for(Engine, "connect")
@@ -70,6 +87,8 @@ def _lock_down_duckdb() -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("select current_setting('enable_external_access')")
             if cursor.fetchone()[0]:
+                if any(d.startswith("s3://") for d in allowed):
+                    dbapi_connection.register_filesystem(_object_store())
                 listed = ", ".join("'" + d.replace("'", "''").rstrip("/") + "/'" for d in allowed)
                 cursor.execute(f"set allowed_directories = [{listed}]")
                 cursor.execute("set enable_external_access = false")

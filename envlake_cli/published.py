@@ -35,7 +35,7 @@ def published_summary(lake: Lake, limit: int = 5) -> dict[str, Any] | None:
     state = current(lake)
     if state is None:
         return None
-    con = duckdb.connect(state["catalog"], read_only=True)
+    con = lake.register(duckdb.connect(state["catalog"], read_only=True))
     try:
         scorecard = con.execute(SCORECARD.format(limit=limit))
         columns = [d[0] for d in scorecard.description]

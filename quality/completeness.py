@@ -32,7 +32,8 @@ def monitoring_completeness(lake: Lake, dataset: str = "monitoring_hourly", wors
     files = lake.files("raw", dataset)
     if not files:
         return None
-    con = duckdb.connect()
+    files = [lake.uri(f) for f in files]
+    con = lake.register(duckdb.connect())
     try:
         con.execute(f"""
             create temp view per_pollutant as

@@ -100,7 +100,7 @@ def check(settings: Settings, man: dict[str, Any], targets: list[GateTarget], pu
     lake = Lake(settings.lake)
     contracts = load_contracts(settings.schemas_dir)
     started = time.perf_counter()
-    con = duckdb.connect(str(settings.warehouse))
+    con = Lake(settings.lake).register(duckdb.connect(str(settings.warehouse)))
     try:
         columns = warehouse_columns(con)
     finally:
@@ -122,7 +122,7 @@ def check(settings: Settings, man: dict[str, Any], targets: list[GateTarget], pu
     report.timings["classification_s"] = round(time.perf_counter() - started, 3)
 
     started = time.perf_counter()
-    con = duckdb.connect(str(settings.warehouse))
+    con = Lake(settings.lake).register(duckdb.connect(str(settings.warehouse)))
     try:
         for t in targets:
             texts = [c.column for c in classes.get(t.uid, {}).values()

@@ -35,6 +35,7 @@ class ClusterConfig:
     home: str
     admin_password: str
     bind: str
+    executor: str = "CeleryExecutor"
 
     @classmethod
     def from_env(cls) -> ClusterConfig:
@@ -48,6 +49,7 @@ class ClusterConfig:
             home=env.get("ENVLAKE_CLUSTER_HOME", os.path.join(os.getcwd(), ".cluster")),
             admin_password=env.get("ENVLAKE_CLUSTER_ADMIN_PASSWORD", "admin"),
             bind=env.get("ENVLAKE_CLUSTER_BIND", "127.0.0.1"),
+            executor=env.get("ENVLAKE_CLUSTER_EXECUTOR", "CeleryExecutor"),
         )
 
     @property
@@ -74,7 +76,7 @@ def cluster_env(settings: Settings, config: ClusterConfig) -> dict[str, str]:
         "AIRFLOW_HOME": os.path.join(config.home, "airflow"),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": os.path.join(config.home, "airflow", "logs"),
         "AIRFLOW__COSMOS__CACHE_DIR": os.path.join(config.home, "airflow", "cosmos-cache"),
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__EXECUTOR": config.executor,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": config.metadata_url,
         "AIRFLOW__CELERY__BROKER_URL": config.broker_url,
         "AIRFLOW__CELERY__RESULT_BACKEND": config.result_backend,
@@ -99,10 +101,12 @@ def cluster_processes(config: ClusterConfig) -> list[Process]:
     processes = [
         Process("api-server", ("airflow", "api-server", "--port", str(config.api_port), "--host", config.bind),
                 port=config.api_port),
-        Process("scheduler", ("airflow", "scheduler")),
+        Process("scheduler", ("airflow", "scheduler", "--skip-serve-logs")),
         Process("dag-processor", ("airflow", "dag-processor")),
         Process("triggerer", ("airflow", "triggerer", "--skip-serve-logs")),
     ]
+    if config.executor != "CeleryExecutor":  # the scheduler runs the tasks itself (LocalExecutor)
+        return processes
     for i, name in enumerate(config.workers):
         queues = f"{DEFAULT_QUEUE},{WAREHOUSE_QUEUE}" if i == 0 else DEFAULT_QUEUE
         processes.append(Process(

@@ -110,7 +110,8 @@ class Supervisor:
             dead = [p.name for p in self.processes if p.name not in self.running()]
             if dead:
                 raise ClusterError(f"{', '.join(dead)} exited at start: see {self.run_dir}/<name>.log")
-            if self._healthy() and set(self.workers_answering()) >= set(self.config.workers):
+            workers = self.config.workers if self.config.executor == "CeleryExecutor" else ()
+            if self._healthy() and set(self.workers_answering() if workers else ()) >= set(workers):
                 return
             time.sleep(2)
         raise ClusterError(f"the cluster was not healthy within {timeout_s:.0f} s: see the logs in {self.run_dir}")

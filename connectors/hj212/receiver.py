@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.hj212.frame import PacketError, build_frame, split_frame
+from connectors.hj212.shipping import ship
 
 log = logging.getLogger(__name__)
 OPEN, CLOSED = ".open", ".hj212"
@@ -45,6 +46,7 @@ def close_open_files(folder: Path) -> list[Path]:
         target = path.with_suffix(CLOSED)
         os.replace(path, target)
         closed.append(target)
+        ship(target)
     return closed
 
 
@@ -74,6 +76,7 @@ class LandingFile:
         if self.handle is not None:
             self.handle.close()
             os.replace(self.path, self.path.with_suffix(CLOSED))
+            ship(self.path.with_suffix(CLOSED))
             self.handle = self.path = None
 
 

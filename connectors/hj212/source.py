@@ -16,6 +16,7 @@ import pyarrow.fs as pafs
 
 from connectors.contracts import Contract
 from connectors.hj212.bulk import parse_packets
+from connectors.lakefs import filesystem_for
 from connectors.sources import Extract, SourceError
 from connectors.writer import LOCAL_TZ
 
@@ -31,7 +32,7 @@ class Hj212FileSource:
         return self.path
 
     def read(self, contract: Contract, watermark: str | None) -> Extract:
-        fs, path = pafs.FileSystem.from_uri(self.path) if "://" in self.path else (pafs.LocalFileSystem(), self.path)
+        fs, path = filesystem_for(self.path) if "://" in self.path else (pafs.LocalFileSystem(), self.path)
         if fs.get_file_info(path).type != pafs.FileType.File:
             raise SourceError(f"no file at {self.path}")
         with fs.open_input_stream(path) as fh:

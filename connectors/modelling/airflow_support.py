@@ -7,7 +7,7 @@ from typing import Any
 from connectors.airflow_tasks import asset_uri
 from connectors.contracts import load_contracts
 from connectors.modelling.layout import DBT_PROJECT_DIR
-from connectors.modelling.runner import dbt_env, manifest_path
+from connectors.modelling.runner import dbt_env, dbt_target, manifest_path
 from connectors.settings import Settings
 
 # Every task that writes the DuckDB build area runs in this pool of one slot: DuckDB allows one writer.
@@ -41,7 +41,7 @@ def cosmos_group_args() -> dict[str, Any]:
     return {
         "project_config": ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=path,
                                         project_name="envlake", partial_parse=True),
-        "profile_config": ProfileConfig(profile_name="envlake", target_name="duckdb",
+        "profile_config": ProfileConfig(profile_name="envlake", target_name=dbt_target(Settings.from_env()),
                                         profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml"),
         # A test with several parents (relationships) runs in its own task once all of them are built.
         "execution_config": ExecutionConfig(execution_mode=ExecutionMode.LOCAL,

@@ -34,7 +34,6 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 
 from connectors.lakefs import Lake
 from connectors.modelling import iceberg
@@ -96,14 +95,10 @@ def _source(item: Publishable, zone: str) -> str:
 
 
 def _export(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, path: str) -> None:
+    """One Parquet file from a query. On object storage through the connection's registered filesystem: the
+    object appears once its upload completes."""
     lake.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
-    if lake.is_local:
-        con.execute(f"copy ({select}) to '{path}' (format parquet, compression zstd)")
-        return
-    reader = con.execute(select).fetch_record_batch()
-    with lake.fs.open_output_stream(path) as out, pq.ParquetWriter(out, reader.schema, compression="zstd") as w:
-        for batch in reader:
-            w.write_batch(batch)
+    con.execute(f"copy ({select}) to '{lake.uri(path)}' (format parquet, compression zstd)")
 
 
 def _schema_key(con: duckdb.DuckDBPyConnection, item: Publishable) -> str:
@@ -166,12 +161,13 @@ def _write_catalog(settings: Settings, version: str, items: list[Publishable], m
     target = settings.catalog
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{version}.inflight")
-    con = duckdb.connect(str(tmp))
+    lake = Lake(settings.lake)
+    con = lake.register(duckdb.connect(str(tmp)))
     try:
         for zone in PUBLISH_ZONES:
             con.execute(f"create schema {zone}")
             for item in items:
-                files = ", ".join(f"'{p}'" for p in marts[item.name]["files"][zone])
+                files = ", ".join(f"'{lake.uri(p)}'" for p in marts[item.name]["files"][zone])
                 con.execute(f"create view {zone}.{item.name} as "
                             f"select * from read_parquet([{files}], hive_partitioning = false, union_by_name = true)")
                 if item.description:
@@ -181,7 +177,7 @@ def _write_catalog(settings: Settings, version: str, items: list[Publishable], m
         con.execute("create table lake_meta.publish as select ? as version, ? as published_at, ? as models",
                     [version, datetime.now(UTC).isoformat(),
                      json.dumps({k: v["rows"] for k, v in marts.items()}, ensure_ascii=False)])
-        _meta_views(con, Lake(settings.lake))
+        _meta_views(con, lake)
         con.execute("checkpoint")
     finally:
         con.close()
@@ -216,13 +212,11 @@ def _meta_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
 
     known = {"quality_results": RESULT_SCHEMA, "publish_log": PUBLISH_LOG_SCHEMA, "load_log": LOAD_LOG_SCHEMA,
              "audit": AUDIT_SCHEMA}
-    if not lake.is_local:
-        return  # the catalog reads local paths; on object storage the catalogue JSON carries these records
     for view, parts in META_VIEWS.items():
         if view in ANCHORED and not lake.files("_meta", *parts):
             lake.write_parquet(known[view].empty_table(), lake.path("_meta", *parts, ANCHORED[view], "empty.parquet"))
         if lake.files("_meta", *parts):
-            glob = lake.path("_meta", *parts) + "/**/*.parquet"
+            glob = lake.uri(lake.path("_meta", *parts)) + "/**/*.parquet"
             con.execute(f"create view lake_meta.{view} as select * from read_parquet('{glob}', "
                         "hive_partitioning = true, union_by_name = true)")
         elif view in known:
@@ -306,7 +300,7 @@ def _gate(settings: Settings, lake: Lake, man: dict[str, Any], items: list[Publi
     """Run the governance gates; raise PublishBlocked naming model, column and rule when one fails."""
     from quality.gates import GateTarget, check
 
-    con = duckdb.connect(str(settings.warehouse))
+    con = Lake(settings.lake).register(duckdb.connect(str(settings.warehouse)))
     try:
         missing = [i.name for i in items if not con.execute(
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
@@ -348,7 +342,7 @@ def publish(settings: Settings | None = None, run: DbtRun | None = None,
     rewritten: dict[str, str] = {}
     # Read-write like dbt-duckdb's own connection: DuckDB refuses a second in-process connection with another
     # configuration. Publishing runs in the warehouse pool's one slot, so it is still the only writer.
-    con = duckdb.connect(str(settings.warehouse))
+    con = Lake(settings.lake).register(duckdb.connect(str(settings.warehouse)))
     try:
         for item in items:
             before_item, export = plan[item.name]

@@ -44,6 +44,11 @@ class DbtRun:
         return "; ".join(parts) or "dbt reported a failure (see its log)"
 
 
+def dbt_target(settings: Settings) -> str:
+    """The profile's target: ``ENVLAKE_DBT_TARGET`` when set, else DuckDB reading a local or an S3 lake."""
+    return os.environ.get("ENVLAKE_DBT_TARGET") or ("duckdb_s3" if settings.lake.startswith("s3://") else "duckdb")
+
+
 def dbt_env(settings: Settings) -> dict[str, str]:
     """What profiles.yml and the sources read: the lake, the build area, where dbt writes its artefacts."""
     lake = settings.lake
@@ -51,6 +56,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         lake = str(Path(lake.removeprefix("file://")).resolve())
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {"ENVLAKE_LAKE": lake, "ENVLAKE_WAREHOUSE": str(settings.warehouse),
+            "ENVLAKE_DBT_TARGET": dbt_target(settings),
             "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DBT_PARTIAL_PARSE": "true"}
 

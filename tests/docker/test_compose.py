@@ -133,3 +133,11 @@ def _without_celery_hostname(args: list[str]) -> list[str]:
     """Containers name their workers after the container's own host name."""
     i = args.index("--celery-hostname")
     return args[:i] + args[i + 2:]
+
+
+def test_superset_reads_the_same_lake_folders_as_the_local_one(compose: dict, monkeypatch_module) -> None:
+    from dashboards.service import READABLE
+
+    lake_uri = compose["services"]["api-server"]["environment"]["ENVLAKE_LAKE"]
+    allowed = json.loads(compose["services"]["superset"]["environment"]["ENVLAKE_SUPERSET_ALLOWED_DIRS"])
+    assert allowed == [f"{lake_uri}/{'/'.join(parts)}" for parts in READABLE]

@@ -1,0 +1,64 @@
+"""The modelling build at 1, 7 and 30 days of every outlet's hourly monitoring (`make bench`,
+``scaling.modelling``): a full build (dbt build, the gates, the Parquet export, the catalog, the Iceberg
+commit) into an empty build area, and its peak memory, for the growth fit in docs/scaling.md.
+
+Only the DuckDB target is measured: the Spark target is not written yet (see docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from bench.dbt_build import land_monitoring, timed_build
+from simulators.demo_sources import land_every_feed, scratch_environment
+from simulators.departments import departments
+
+HERE = Path(__file__).resolve().parent
+SIZES = (1, 7, 30)
+console = Console()
+
+
+def build_at(days: int) -> dict:
+    root = Path(tempfile.mkdtemp(prefix=f"envlake-bench-scale-{days}-"))
+    try:
+        with scratch_environment(root) as settings:
+            depts = departments(settings.sim_seed, settings.sim_start_date)
+            land_every_feed(settings, days, monitoring=False)
+            rows = land_monitoring(settings, depts, 0, days)
+            console.print(f"{days} days: {rows:,} hourly readings; full build")
+            cycle, seconds = timed_build(settings)
+            return {"days": days, "hourly_readings": rows, "build_s": round(seconds, 2),
+                    "dbt_s": round(cycle.dbt_seconds, 2),
+                    "fct_monitoring_hourly_rows": cycle.published.rows["fct_monitoring_hourly"]
+                    if cycle.published else None,
+                    "lake_mib": round(sum(p.stat().st_size for p in (root / "lake").rglob("*") if p.is_file())
+                                      / 2**20, 1)}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    points = [build_at(days) for days in SIZES]
+    peak_mib = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    first, last = points[0], points[-1]
+    per_million = (last["build_s"] - first["build_s"]) / ((last["hourly_readings"] - first["hourly_readings"]) / 1e6)
+    figures = {"engine": "duckdb", "points": points, "peak_rss_mib": peak_mib,
+               "seconds_per_million_readings": round(per_million, 2),
+               "fixed_seconds": round(first["build_s"] - per_million * first["hourly_readings"] / 1e6, 2),
+               "ratio_30_to_1_day": round(last["build_s"] / first["build_s"], 2),
+               "spark": "not measured: the dbt-spark target is not written yet"}
+    out = HERE / "results.json"
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    previous.setdefault("scaling", {})["modelling"] = figures
+    out.write_text(json.dumps(previous, ensure_ascii=False, indent=2) + "\n")
+    console.print_json(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
