@@ -3,6 +3,8 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
+# three test processes on two cores: the long tests (the demos, the Celery cluster) mostly wait on subprocesses
+PYTEST_WORKERS ?= 3
 
 .PHONY: help bootstrap sync browser demo test test-fast lint bench clean superset superset-stop cluster cluster-stop
 
@@ -34,7 +36,7 @@ lint: sync
 	@$(UV) run ruff check .
 
 test: lint browser
-	@$(UV) run pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	@$(UV) run pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: sync
 	@$(UV) run pytest -m "not integration and not airflow and not e2e" $(PYTEST_ARGS)

@@ -103,6 +103,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings
             broker.flushdb()
 
 
+@pytest.mark.timeout(2400)
 def test_dags_run_on_both_workers_and_land_what_the_local_executor_lands(cluster, tmp_path) -> None:
     settings, supervisor = cluster
     config = supervisor.config
@@ -128,7 +129,7 @@ def test_dags_run_on_both_workers_and_land_what_the_local_executor_lands(cluster
         model_run = client.start_run("model_marts")
         celery_rows = _landed_rows(settings)
         local_rows = _land_with_the_local_executor(tmp_path / "local")
-        assert client.wait_for_run("model_marts", model_run, timeout_s=900) == "success"
+        assert client.wait_for_run("model_marts", model_run, timeout_s=1800) == "success"
         model_tasks = client.task_instances("model_marts", model_run)
         assert {ti["queue"] for ti in model_tasks} == {WAREHOUSE_QUEUE}
         assert {ti["hostname"] for ti in model_tasks} == {config.workers[0]}
