@@ -63,3 +63,14 @@
 {% macro default__month_start(day) -%}
     cast(date_trunc('month', {{ day }}) as date)
 {%- endmacro %}
+
+{#- A timestamp as text, by a Java-style pattern (yyyy MM dd HH mm ss): Spark's own; DuckDB's strftime here. -#}
+{% macro format_timestamp(ts, pattern) %}
+  {{ return(adapter.dispatch('format_timestamp', 'envlake')(ts, pattern)) }}
+{% endmacro %}
+
+{% macro default__format_timestamp(ts, pattern) -%}
+    {%- set strftime = pattern | replace('yyyy', '%Y') | replace('MM', '%m') | replace('dd', '%d')
+                               | replace('HH', '%H') | replace('mm', '%M') | replace('ss', '%S') -%}
+    strftime({{ ts }}, '{{ strftime }}')
+{%- endmacro %}

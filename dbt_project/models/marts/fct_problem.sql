@@ -31,28 +31,36 @@ manifest_anomalies as (
 silent_loggers as (
     select
         'silent_logger' as source,
-        mn || '@' || strftime(last_data_time, '%Y%m%d%H') as source_key,
+        mn || '@' || {{ format_timestamp('last_data_time', 'yyyyMMddHH') }} as source_key,
         enterprise_key,
         district_code,
         {{ add_hours('last_data_time', var('silent_logger_hours')) }} as found_at,
-        '数采仪 ' || mn || ' 自 ' || strftime(last_data_time, '%Y-%m-%d %H:00') || ' 起无小时数据，已中断 '
+        '数采仪 ' || mn || ' 自 ' || {{ format_timestamp('last_data_time', 'yyyy-MM-dd HH:00') }} || ' 起无小时数据，已中断 '
             || cast(round(silent_hours, 1) as varchar) || ' 小时' as evidence
     from {{ ref('int_problem_silent_loggers') }}
+),
+
+complaint_targets as (
+    select
+        complaints.*,
+        enterprises.enterprise_key,
+        row_number() over (partition by complaints.complaint_id order by enterprises.enterprise_key) as match_rank
+    from {{ ref('int_complaint_current') }} as complaints
+    left join {{ ref('dim_enterprise') }} as enterprises
+        on {{ normalise_enterprise_name('enterprises.enterprise_name') }} = complaints.target_name_normalised
+        and complaints.target_name_normalised is not null
 ),
 
 complaints as (
     select
         'complaint' as source,
-        complaints.complaint_id as source_key,
-        enterprises.enterprise_key,
-        complaints.district_code,
-        complaints.reported_at as found_at,
-        complaints.category || '：' || complaints.description_redacted as evidence
-    from {{ ref('int_complaint_current') }} as complaints
-    left join {{ ref('dim_enterprise') }} as enterprises
-        on {{ normalise_enterprise_name('enterprises.enterprise_name') }} = complaints.target_name_normalised
-        and complaints.target_name_normalised is not null
-    qualify row_number() over (partition by complaints.complaint_id order by enterprises.enterprise_key) = 1
+        complaint_id as source_key,
+        enterprise_key,
+        district_code,
+        reported_at as found_at,
+        category || '：' || description_redacted as evidence
+    from complaint_targets
+    where match_rank = 1
 ),
 
 found as (
