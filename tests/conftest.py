@@ -32,6 +32,20 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["ENVLAKE_DBT_MANIFEST"] = str(project / f"target-{worker}" / "manifest.json")
 
 
+# The longest files first, so that pytest-xdist (--dist loadfile) starts them at once and fills the other
+# workers with the short ones: the demo twice (about 11 min), the Celery cluster, the demo on object storage.
+LONGEST_FIRST = ("tests/e2e/test_demo.py", "tests/cluster/test_celery.py", "tests/e2e/test_demo_s3.py",
+                 "tests/dashboards/", "tests/dags/", "tests/models/")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the order within a file stays
+
+
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/"
 
