@@ -18,7 +18,7 @@ from connectors.settings import REPO_ROOT, Settings
 from dashboards.service import Superset, serve_args
 
 DOCKER = REPO_ROOT / "docker"
-SPEC = REPO_ROOT.parent / "shared" / "data" / "compose-spec.json"
+SPEC = REPO_ROOT / "tests" / "data" / "compose-spec.json"
 LONG_RUNNING = ("postgres", "redis", "minio", "api-server", "scheduler", "dag-processor", "triggerer",
                 "worker-warehouse", "worker", "hj212-receiver", "query-service", "superset")
 VARIABLE = re.compile(r"\$\{(\w+)(?:(:?-)([^}]*)|:\?([^}]*))?\}")
