@@ -35,7 +35,7 @@ DAYS = 30
 HERE = Path(__file__).resolve().parent
 console = Console()
 QUERIES = {
-    "daily_mean_scan": "select data_date, pollutant_code, avg(value) from t group by all",
+    "daily_mean_scan": "select data_date, pollutant_code, avg(avg_value) from t group by all",
     "one_logger_week": "select * from t where mn = '{mn}' and data_date between date '2026-01-08' and "
                        "date '2026-01-14'",
 }

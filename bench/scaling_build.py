@@ -8,6 +8,7 @@ Only the DuckDB target is measured: the Spark target is not written yet (see doc
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import tempfile
@@ -20,7 +21,7 @@ from simulators.demo_sources import land_every_feed, scratch_environment
 from simulators.departments import departments
 
 HERE = Path(__file__).resolve().parent
-SIZES = (1, 7, 30)
+SIZES = tuple(int(d) for d in os.environ.get("ENVLAKE_BENCH_SCALE_DAYS", "1,7,30").split(","))
 console = Console()
 
 
