@@ -21,6 +21,7 @@ import redis
 import sqlalchemy as sa
 from rich.console import Console
 
+from bench.results import record_scaling
 from connectors.cluster.client import AirflowClient
 from connectors.cluster.processes import ClusterConfig
 from connectors.cluster.supervisor import Supervisor
@@ -102,10 +103,7 @@ def main() -> None:
     figures = {"seconds": results, "workers": 2, "worker_concurrency": 2, "parallelism": 4,
                "ratio_celery_to_local": {k: round(results["CeleryExecutor"][k] / results["LocalExecutor"][k], 2)
                                          for k in results["LocalExecutor"]}}
-    out = HERE / "results.json"
-    previous = json.loads(out.read_text()) if out.exists() else {}
-    previous.setdefault("scaling", {})["cluster"] = figures
-    out.write_text(json.dumps(previous, ensure_ascii=False, indent=2) + "\n")
+    record_scaling("cluster", figures)
     console.print_json(json.dumps(figures))
 
 

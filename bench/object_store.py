@@ -27,6 +27,7 @@ import pyarrow.dataset as pads
 from rich.console import Console
 
 from bench.monitoring import monitoring_batch
+from bench.results import record_scaling
 from connectors.lakefs import Lake
 from simulators.demo_sources import free_port
 
@@ -102,10 +103,7 @@ def main() -> None:
     figures = {"rows": table.num_rows, "files": DAYS, "server": "moto_server on loopback", "seconds": results,
                "ratio_object_store_to_local": ratios}
     console.print_json(json.dumps(figures))
-    out = HERE / "results.json"
-    previous = json.loads(out.read_text()) if out.exists() else {}
-    previous.setdefault("scaling", {})["object_store"] = figures
-    out.write_text(json.dumps(previous, ensure_ascii=False, indent=2) + "\n")
+    record_scaling("object_store", figures)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.dbt_build import land_monitoring, timed_build
+from bench.results import record_scaling
 from simulators.demo_sources import land_every_feed, scratch_environment
 from simulators.departments import departments
 
@@ -54,10 +55,7 @@ def main() -> None:
                "fixed_seconds": round(first["build_s"] - per_million * first["hourly_readings"] / 1e6, 2),
                "ratio_30_to_1_day": round(last["build_s"] / first["build_s"], 2),
                "spark": "not measured: the dbt-spark target is not written yet"}
-    out = HERE / "results.json"
-    previous = json.loads(out.read_text()) if out.exists() else {}
-    previous.setdefault("scaling", {})["modelling"] = figures
-    out.write_text(json.dumps(previous, ensure_ascii=False, indent=2) + "\n")
+    record_scaling("modelling", figures)
     console.print_json(json.dumps(figures))
 
 
