@@ -32,6 +32,8 @@ RUN uv sync --locked --no-dev \
  && useradd --uid 50000 --home-dir /opt/envlake --no-create-home envlake \
  && mkdir -p /opt/envlake/cluster /opt/envlake/warehouse \
  && chown -R envlake /opt/envlake/cluster /opt/envlake/warehouse
+# dbt on Spark from its own environment (pyspark cannot share the main one): `envlake models spark`.
+RUN UV_PROJECT_ENVIRONMENT=/opt/envlake/app/dbt_project/spark/.venv uv sync --locked --project dbt_project/spark
 # The dbt manifest the modelling DAG is rendered from, built into the image.
 RUN envlake models parse
 USER envlake

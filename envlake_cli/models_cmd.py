@@ -80,6 +80,47 @@ def build(
                     [[k, v] for k, v in cycle.published.rows.items()])
 
 
+@app.command("spark")
+def spark_cmd(
+    compare_only: Annotated[bool, typer.Option("--compare-only", help="Compare the last Spark build, no build.")]
+    = False,
+    with_tests: Annotated[bool, typer.Option("--with-tests", help="Run the data tests on Spark too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Build the same models on Spark (dbt-spark, its own environment) and compare every mart with DuckDB's
+    build area: row counts and per-column figures. Build on DuckDB first (`envlake models build`)."""
+    from connectors.modelling import spark
+
+    settings = Settings.from_env()
+    if not settings.warehouse.exists():
+        fail(f"no DuckDB build area at {settings.warehouse}", "run `envlake models build` first")
+    seconds = None
+    if not compare_only:
+        try:
+            with console.status("dbt build on Spark", spinner="dots") if not as_json else nullcontext():
+                built = spark.build(settings, with_tests=with_tests)
+        except DbtRunError as exc:
+            fail(str(exc))
+        if built.failed:
+            names = ", ".join(f"{r.resource_type} {r.name}" for r in built.failed)
+            fail(f"dbt on Spark failed: {names}", f"see {built.home / 'dbt.log'}")
+        seconds = round(built.seconds, 1)
+    comparison = spark.compare(settings.warehouse, spark.spark_home(settings) / "warehouse")
+    differences = comparison.differences
+    out = {"marts": comparison.rows, "spark_seconds": seconds,
+           "differences": [{"mart": d.mart, "figure": d.figure, "duckdb": d.duckdb, "spark": d.spark}
+                           for d in differences]}
+    if as_json:
+        print_json(out)
+    elif differences:
+        print_table("DuckDB and Spark differ", ["mart", "figure", "duckdb", "spark"],
+                    [[d.mart, d.figure, d.duckdb, d.spark] for d in differences])
+    else:
+        console.print(f"{len(comparison.rows)} marts: DuckDB and Spark agree (rows and every column's figures)")
+    if differences:
+        raise typer.Exit(1)
+
+
 @app.command("publish")
 def publish_cmd() -> None:
     """Publish what the build area holds now (after a successful `envlake models build --no-publish`)."""

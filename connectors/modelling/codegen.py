@@ -62,7 +62,7 @@ def _source_table(contract: Contract, zone: str) -> dict[str, Any]:
     table: dict[str, Any] = {
         "name": contract.id,
         "description": f"{contract.name_zh}（{'隔离区' if text else '原始区'}）",
-        "meta": {"lake_zone": zone, "dataset": contract.id, "name_zh": contract.name_zh,
+        "meta": {"lake_zone": zone, "dataset": contract.id, "partition_column": partition, "name_zh": contract.name_zh,
                  "owner_department": contract.owner_department["name_zh"],
                  "update_cycle": contract.update_cycle["cycle"]},
         "columns": columns,

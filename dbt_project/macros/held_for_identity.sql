@@ -25,7 +25,7 @@
     union all
     select
         {%- for name, type in columns %}
-        {{ 'try_cast(' ~ name ~ ' as ' ~ type ~ ')' if type != 'varchar' else name }} as {{ name }},
+        {{ 'try_cast(' ~ name ~ ' as ' ~ lake_type(type) ~ ')' if type != 'varchar' else name }} as {{ name }},
         {%- endfor %}
         'quarantine' as record_origin
     from (
@@ -42,4 +42,8 @@
 
 {% macro default__all_rules_in(column, allowed) -%}
     list_has_all([{{ allowed | join(', ') }}], string_split({{ column }}, ','))
+{%- endmacro %}
+
+{% macro spark__all_rules_in(column, allowed) -%}
+    (size(array_except(split({{ column }}, ','), array({{ allowed | join(', ') }}))) = 0)
 {%- endmacro %}

@@ -1,6 +1,6 @@
 {#- The newest version of each key of a history (raw entity datasets keep every version they were sent). -#}
 {% macro newest_version(relation, key_columns, order_by) %}
-    select {{ star_except(['version_rank']) }}
+    select {{ star_except(['version_rank'], relation) }}
     from (
         select
             *,

@@ -15,5 +15,18 @@ detector scans the result again: anything this misses blocks the publish. -#}
         {%- endif %}
         '[0-9]{17}[0-9Xx]', '[身份证号已隐去]', 'g'),
         '1[3-9][0-9]{9}', '[手机号已隐去]', 'g'),
-        '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}', '[邮箱已隐去]', 'g')
+        '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}', '[邮箱已隐去]', 'g')
+{%- endmacro %}
+
+{#- Spark's regexp_replace replaces every match (no flag). -#}
+{% macro spark__redact_personal_data(text, own_name) -%}
+    regexp_replace(regexp_replace(regexp_replace(
+        {%- if own_name %}
+        case when length({{ own_name }}) >= 2 then replace({{ text }}, {{ own_name }}, '某某') else {{ text }} end,
+        {%- else %}
+        {{ text }},
+        {%- endif %}
+        '[0-9]{17}[0-9Xx]', '[身份证号已隐去]'),
+        '1[3-9][0-9]{9}', '[手机号已隐去]'),
+        '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}', '[邮箱已隐去]')
 {%- endmacro %}

@@ -1,17 +1,30 @@
 {#- SQL that differs between engines, behind adapter.dispatch so that the models can run on Spark later. -#}
 
-{#- Every column of the CTE but the ones named. -#}
-{% macro star_except(columns) %}
-  {{ return(adapter.dispatch('star_except', 'envlake')(columns)) }}
+{#- Every column of a subquery over `relation` but the ones named (the subquery's own, like a rank, included). -#}
+{% macro star_except(columns, relation) %}
+  {{ return(adapter.dispatch('star_except', 'envlake')(columns, relation)) }}
 {% endmacro %}
 
-{% macro default__star_except(columns) -%}
+{% macro default__star_except(columns, relation) -%}
     * exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{#- Spark has no `* except`: the relation's own columns, listed when the model runs. -#}
+{% macro spark__star_except(columns, relation) -%}
+    {%- if execute -%}
+        {%- set kept = [] -%}
+        {%- for col in adapter.get_columns_in_relation(relation) if col.name not in columns -%}
+            {%- do kept.append(adapter.quote(col.name)) -%}
+        {%- endfor -%}
+        {{ kept | join(', ') }}
+    {%- else -%}
+        *
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A stable key from some columns (text), the same on every engine. -#}
 {% macro hash_key(columns) -%}
-    md5({% for c in columns %}coalesce(cast({{ c }} as varchar), '∅'){% if not loop.last %} || '|' || {% endif %}{% endfor %})
+    md5({% for c in columns %}coalesce(cast({{ c }} as {{ dbt.type_string() }}), '∅'){% if not loop.last %} || '|' || {% endif %}{% endfor %})
 {%- endmacro %}
 
 {#- A timestamp plus a number of hours. -#}
@@ -23,6 +36,10 @@
     ({{ ts }} + to_hours(cast({{ hours }} as bigint)))
 {%- endmacro %}
 
+{% macro spark__add_hours(ts, hours) -%}
+    ({{ ts }} + make_dt_interval(0, cast({{ hours }} as int), 0, 0))
+{%- endmacro %}
+
 {#- Text values of a group joined in order. -#}
 {% macro string_agg_ordered(column, separator, distinct=false) %}
   {{ return(adapter.dispatch('string_agg_ordered', 'envlake')(column, separator, distinct)) }}
@@ -32,6 +49,10 @@
     string_agg({{ 'distinct ' if distinct }}{{ column }}, '{{ separator }}' order by {{ column }})
 {%- endmacro %}
 
+{% macro spark__string_agg_ordered(column, separator, distinct) -%}
+    nullif(array_join(array_sort({{ 'collect_set' if distinct else 'collect_list' }}({{ column }})), '{{ separator }}'), '')
+{%- endmacro %}
+
 {#- Hours (fractional) from one timestamp to a later one. -#}
 {% macro hours_between(start, finish) %}
   {{ return(adapter.dispatch('hours_between', 'envlake')(start, finish)) }}
@@ -39,6 +60,10 @@
 
 {% macro default__hours_between(start, finish) -%}
     (epoch({{ finish }}) - epoch({{ start }})) / 3600.0
+{%- endmacro %}
+
+{% macro spark__hours_between(start, finish) -%}
+    ((unix_micros(cast({{ finish }} as timestamp_ltz)) - unix_micros(cast({{ start }} as timestamp_ltz))) / 3600000000.0)
 {%- endmacro %}
 
 {#- Days (fractional) from one timestamp to a later one. -#}
@@ -53,6 +78,10 @@
 
 {% macro default__add_days(day, days) -%}
     cast({{ day }} + to_days(cast({{ days }} as integer)) as date)
+{%- endmacro %}
+
+{% macro spark__add_days(day, days) -%}
+    date_add({{ day }}, cast({{ days }} as int))
 {%- endmacro %}
 
 {#- The first day of a date's month. -#}
@@ -73,4 +102,34 @@
     {%- set strftime = pattern | replace('yyyy', '%Y') | replace('MM', '%m') | replace('dd', '%d')
                                | replace('HH', '%H') | replace('mm', '%M') | replace('ss', '%S') -%}
     strftime({{ ts }}, '{{ strftime }}')
+{%- endmacro %}
+
+{% macro spark__format_timestamp(ts, pattern) -%}
+    date_format({{ ts }}, '{{ pattern }}')
+{%- endmacro %}
+
+{#- A text split into a list (an array) at a separator. -#}
+{% macro split_text(text, separator) %}
+  {{ return(adapter.dispatch('split_text', 'envlake')(text, separator)) }}
+{% endmacro %}
+
+{% macro default__split_text(text, separator) -%}
+    string_split({{ text }}, '{{ separator }}')
+{%- endmacro %}
+
+{% macro spark__split_text(text, separator) -%}
+    split({{ text }}, '{{ separator }}')
+{%- endmacro %}
+
+{#- Whether a text matches a regular expression somewhere. -#}
+{% macro regexp_contains(text, pattern) %}
+  {{ return(adapter.dispatch('regexp_contains', 'envlake')(text, pattern)) }}
+{% endmacro %}
+
+{% macro default__regexp_contains(text, pattern) -%}
+    regexp_matches({{ text }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__regexp_contains(text, pattern) -%}
+    ({{ text }} rlike '{{ pattern }}')
 {%- endmacro %}

@@ -19,7 +19,7 @@ A column classified 不予共享 or L4 is not dropped silently: it reaches the v
 {#- One column as shared/ shows it: masked when conditional or given a `mask`, else as it is. -#}
 {% macro shared_column(column, data_type, meta) -%}
   {%- if meta.get('sharing_class') == 'conditional' or meta.get('mask') -%}
-    {{ mask_value(column, data_type, meta.get('mask') or ('hash' if 'char' in data_type | lower else 'redact')) }}
+    {{ mask_value(column, data_type, meta.get('mask') or ('hash' if ('char' in data_type | lower or 'string' in data_type | lower) else 'redact')) }}
   {%- else -%}
     {{ column }}
   {%- endif -%}
@@ -33,12 +33,14 @@ A column classified 不予共享 or L4 is not dropped silently: it reaches the v
 
 {% macro default__mask_value(column, data_type, method) -%}
   {%- if method == 'hash' -%}
-    case when {{ column }} is not null then left(md5('envlake:' || cast({{ column }} as varchar)), 16) end
+    {%- set text = 'cast(' ~ column ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+    case when {{ column }} is not null then left(md5('envlake:' || {{ text }}), 16) end
   {%- elif method == 'partial' -%}
+    {%- set text = 'cast(' ~ column ~ ' as ' ~ dbt.type_string() ~ ')' -%}
     case when {{ column }} is null then null
-         when regexp_matches(cast({{ column }} as varchar), '^1[3-9][0-9]{9}$')
-             then left(cast({{ column }} as varchar), 3) || '****' || right(cast({{ column }} as varchar), 4)
-         else left(cast({{ column }} as varchar), 1) || '**' end
+         when {{ regexp_contains(text, '^1[3-9][0-9]{9}$') }}
+             then left({{ text }}, 3) || '****' || right({{ text }}, 4)
+         else left({{ text }}, 1) || '**' end
   {%- elif method == 'redact' -%}
     cast(null as {{ data_type }})
   {%- else -%}

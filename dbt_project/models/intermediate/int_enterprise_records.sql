@@ -1,8 +1,8 @@
 -- Every mention of an enterprise in every feed: who it says it is (code, name, district) and where.
 {%- set manifest_parties = [
     ('移出人', 'generator', 'generator_district_code'),
-    ('接受人', 'receiver', 'cast(null as varchar)'),
-    ('承运人', 'transporter', 'cast(null as varchar)'),
+    ('接受人', 'receiver', 'cast(null as ' ~ dbt.type_string() ~ ')'),
+    ('承运人', 'transporter', 'cast(null as ' ~ dbt.type_string() ~ ')'),
 ] %}
 with
 
@@ -37,7 +37,7 @@ licence_holders as (
     select
         'disposal_licence', '危废经营许可', '持证单位', licence_no,
         holder_credit_code, holder_credit_code_is_valid, holder_name, holder_name_normalised,
-        cast(null as varchar), 'raw'
+        cast(null as {{ dbt.type_string() }}), 'raw'
     from {{ ref('stg_permits__disposal_licence') }}
 ),
 

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
+        partition_by=(['data_date'] if target.type == 'spark' else none),
         unique_key=['mn', 'pollutant_code', 'data_time'],
         tags=['publish'],
         meta={'publish_partition': 'data_date', 'publish_watermark': 'ingested_at'}
@@ -18,7 +19,13 @@ with
 readings as (
     select *
     from {{ ref('stg_monitoring__hourly') }}
-    {% if is_incremental() %}
+    {% if is_incremental() and target.type == 'spark' %}
+    -- Spark overwrites whole days (partitions): every reading of a day that received new ones
+    where data_date in (
+        select data_date from {{ ref('stg_monitoring__hourly') }}
+        where ingested_at > (select max(ingested_at) from {{ this }})
+    )
+    {% elif is_incremental() %}
     where ingested_at > (select max(ingested_at) from {{ this }})
     {% endif %}
 ),

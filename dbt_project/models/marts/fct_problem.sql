@@ -10,10 +10,10 @@ exceedances as (
         enterprise_key,
         district_code,
         event_end as found_at,
-        outlet_code || ' ' || pollutant_name || ' 连续超标 ' || cast(event_hours as varchar) || ' 小时，峰值 '
-            || cast(round(peak_value, 2) as varchar) || concentration_unit || '（许可限值 '
-            || cast(round(concentration_limit, 2) as varchar) || '，超标 '
-            || cast(round(peak_exceedance_pct, 1) as varchar) || '%）' as evidence
+        outlet_code || ' ' || pollutant_name || ' 连续超标 ' || cast(event_hours as {{ dbt.type_string() }}) || ' 小时，峰值 '
+            || cast(round(peak_value, 2) as {{ dbt.type_string() }}) || concentration_unit || '（许可限值 '
+            || cast(round(concentration_limit, 2) as {{ dbt.type_string() }}) || '，超标 '
+            || cast(round(peak_exceedance_pct, 1) as {{ dbt.type_string() }}) || '%）' as evidence
     from {{ ref('fct_exceedance_event') }}
 ),
 
@@ -36,7 +36,7 @@ silent_loggers as (
         district_code,
         {{ add_hours('last_data_time', var('silent_logger_hours')) }} as found_at,
         '数采仪 ' || mn || ' 自 ' || {{ format_timestamp('last_data_time', 'yyyy-MM-dd HH:00') }} || ' 起无小时数据，已中断 '
-            || cast(round(silent_hours, 1) as varchar) || ' 小时' as evidence
+            || cast(round(silent_hours, 1) as {{ dbt.type_string() }}) || ' 小时' as evidence
     from {{ ref('int_problem_silent_loggers') }}
 ),
 

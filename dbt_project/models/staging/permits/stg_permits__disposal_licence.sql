@@ -15,7 +15,7 @@ renamed as (
         {{ normalise_enterprise_name('holder_name') }} as holder_name_normalised,
         licence_type,
         categories,
-        string_split(categories, ',') as category_list,
+        {{ split_text('categories', ',') }} as category_list,
         cast(annual_capacity_tonnes as double) as annual_capacity_t,
         cast(valid_from as date) as valid_from,
         cast(valid_to as date) as valid_to,

@@ -16,7 +16,7 @@ renamed as (
 
         ---------- concentrations (mg/L; pH dimensionless)
         cast(ph as double) as ph,
-        cast("do" as double) as dissolved_oxygen,
+        cast({{ adapter.quote("do") }} as double) as dissolved_oxygen,
         cast(codmn as double) as codmn,
         cast(cod as double) as cod,
         cast(nh3n as double) as nh3n,
