@@ -34,6 +34,9 @@ class Settings:
     warehouse: Path
     catalog: Path
     keep_published_versions: int
+    # How many outlets' data loggers send HJ 212 packets in the demo (the first N; all when unset). The
+    # end-to-end tests send a few hundred: the Airflow, dbt and Superset work around them is the same.
+    sim_loggers: int | None = None
 
     def api_url(self, owner_department: str) -> str:
         """A department serves its own API: the monitoring centre the stations, the bureau the permits."""
@@ -68,6 +71,7 @@ class Settings:
             warehouse=Path(env.get("ENVLAKE_WAREHOUSE", str(_local_base(lake) / "_build" / "envlake.duckdb"))),
             catalog=Path(env.get("ENVLAKE_CATALOG", str(_local_base(lake) / "_meta" / "catalog" / "envlake.duckdb"))),
             keep_published_versions=int(env.get("ENVLAKE_KEEP_PUBLISHED_VERSIONS", "3")),
+            sim_loggers=int(env["ENVLAKE_SIM_LOGGERS"]) if env.get("ENVLAKE_SIM_LOGGERS") else None,
         )
 
 

@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from connectors import load_log
-from connectors.airflow_runner import AirflowRunError, airflow_env, migrate, run_dag
+from connectors.airflow_runner import AirflowRunError, airflow_env, migrate, run_dags
 from connectors.hj212.landing import landing_folder
 from connectors.hj212.receiver import ReceiverThread
 from connectors.lakefs import Lake
@@ -55,19 +55,16 @@ def demo(
             progress.update(step, description="preparing Airflow metadata (airflow db migrate)")
             try:
                 migrate(env)
-                for dag_id in DEMO_DAGS:
-                    progress.update(step, description=f"airflow dags test {dag_id}")
-                    run_dag(dag_id, env)
                 progress.update(step, description="dbt parse (the manifest the modelling DAG is rendered from)")
                 parse_manifest(settings, quiet=True)
-                # quality first: the publish then finds the batch results and freshness for the catalog's views
-                progress.update(step, description=f"airflow dags test {QUALITY_DAG}: batch suites, freshness")
-                run_dag(QUALITY_DAG, env)
-                progress.update(step, description=f"airflow dags test {MODEL_DAG}: dbt build, gates, publish")
-                run_dag(MODEL_DAG, env)
-                progress.update(step, description=f"airflow dags test {LOOP_DAG}: problems to the enforcement system, "
-                                                  "case updates back, ledger rebuilt")
-                run_dag(LOOP_DAG, env)
+                # quality after the feeds: the publish then finds the batch results and freshness for the
+                # catalog's views; the closed loop after the publish. One Airflow process runs them all.
+                descriptions = {QUALITY_DAG: f"airflow dags test {QUALITY_DAG}: batch suites, freshness",
+                                MODEL_DAG: f"airflow dags test {MODEL_DAG}: dbt build, gates, publish",
+                                LOOP_DAG: f"airflow dags test {LOOP_DAG}: problems to the enforcement system, "
+                                          "case updates back, ledger rebuilt"}
+                run_dags([*DEMO_DAGS, QUALITY_DAG, MODEL_DAG, LOOP_DAG], env, on_start=lambda dag_id: progress.update(
+                    step, description=descriptions.get(dag_id, f"airflow dags test {dag_id}")))
             except (AirflowRunError, DbtRunError) as exc:
                 fail(str(exc), "read the log named above")
     runs = [r for r in load_log.read(lake).to_pylist() if r["finished_at"] >= started]

@@ -57,9 +57,10 @@ class DemoSources:
         return self
 
     def send_monitoring(self, host: str, port: int, outlets: int | None = None) -> int:
-        """Every outlet's logger (or the first ``outlets``) sends the day's hourly and daily packets;
-        returns the packets answered."""
+        """Every outlet's logger (or the first ``outlets``, by default ``ENVLAKE_SIM_LOGGERS``) sends the day's
+        hourly and daily packets; returns the packets answered."""
         s = self.settings
+        outlets = outlets if outlets is not None else s.sim_loggers
         depts = departments(s.sim_seed, s.sim_start_date)
         days = monitoring_day(depts.limits, s.sim_seed, date.fromisoformat(s.sim_start_date), self.day)[:outlets]
         self.sent_mns = {d.mn for d in days}
