@@ -33,8 +33,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # The longest files first, so that pytest-xdist (--dist loadfile) starts them at once and fills the other
-# workers with the short ones: the demo twice (about 11 min), the Celery cluster, the demo on object storage.
-LONGEST_FIRST = ("tests/e2e/test_demo.py", "tests/cluster/test_celery.py", "tests/e2e/test_demo_s3.py",
+# workers with the short ones: the demo twice on object storage, the demo with Superset, the Celery cluster.
+LONGEST_FIRST = ("tests/e2e/test_demo_s3.py", "tests/e2e/test_demo.py", "tests/cluster/test_celery.py",
                  "tests/dashboards/", "tests/dags/", "tests/models/")
 
 
