@@ -35,8 +35,10 @@ demo: sync
 lint: sync
 	@$(UV) run ruff check .
 
+# --no-loadscope-reorder: keep the order tests/conftest.py gives (the longest files first, one per worker);
+# by default xdist puts the files with the most tests first, and the one-test demos ran last, one after another.
 test: lint browser
-	@$(UV) run pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@$(UV) run pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-fast: sync
 	@$(UV) run pytest -m "not integration and not airflow and not e2e" $(PYTEST_ARGS)
