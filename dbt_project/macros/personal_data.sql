@@ -7,26 +7,23 @@ detector scans the result again: anything this misses blocks the publish. -#}
 {% endmacro %}
 
 {% macro default__redact_personal_data(text, own_name) -%}
-    regexp_replace(regexp_replace(regexp_replace(
-        {%- if own_name %}
-        case when length({{ own_name }}) >= 2 then replace({{ text }}, {{ own_name }}, '某某') else {{ text }} end,
-        {%- else %}
-        {{ text }},
-        {%- endif %}
-        '[0-9]{17}[0-9Xx]', '[身份证号已隐去]', 'g'),
-        '1[3-9][0-9]{9}', '[手机号已隐去]', 'g'),
-        '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}', '[邮箱已隐去]', 'g')
+    {%- set named = "case when length(" ~ own_name ~ ") >= 2 then replace(" ~ text ~ ", " ~ own_name ~ ", '某某') else "
+                     ~ text ~ " end" if own_name else text -%}
+    {%- set no_id = replace_every(named, '[0-9]{17}[0-9Xx]', '[身份证号已隐去]') -%}
+    {%- set no_phone = replace_every(no_id, '1[3-9][0-9]{9}', '[手机号已隐去]') -%}
+    {{ replace_every(no_phone, '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}', '[邮箱已隐去]') }}
 {%- endmacro %}
 
-{#- Spark's regexp_replace replaces every match (no flag). -#}
-{% macro spark__redact_personal_data(text, own_name) -%}
-    regexp_replace(regexp_replace(regexp_replace(
-        {%- if own_name %}
-        case when length({{ own_name }}) >= 2 then replace({{ text }}, {{ own_name }}, '某某') else {{ text }} end,
-        {%- else %}
-        {{ text }},
-        {%- endif %}
-        '[0-9]{17}[0-9Xx]', '[身份证号已隐去]'),
-        '1[3-9][0-9]{9}', '[手机号已隐去]'),
-        '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+([.][A-Za-z0-9-]+)*[.][A-Za-z]{2,}', '[邮箱已隐去]')
+
+{#- Every match of a pattern replaced: DuckDB needs the 'g' flag, Spark replaces every match anyway. -#}
+{% macro replace_every(text, pattern, replacement) %}
+  {{ return(adapter.dispatch('replace_every', 'envlake')(text, pattern, replacement)) }}
+{% endmacro %}
+
+{% macro default__replace_every(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro spark__replace_every(text, pattern, replacement) -%}
+    regexp_replace({{ text }}, '{{ pattern }}', '{{ replacement }}')
 {%- endmacro %}
