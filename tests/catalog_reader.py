@@ -6,25 +6,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 SCRIPT = """
 import duckdb, json, os, sys, time
-from connectors.lakefs import Lake
 catalog, stop = sys.argv[1], sys.argv[2]
-lake = Lake(os.environ["ENVLAKE_LAKE"]) if os.environ.get("ENVLAKE_LAKE") else None
 done, errors = 0, []
 while not os.path.exists(stop):
     try:
         con = duckdb.connect(catalog, read_only=True)
-        if lake is not None:
-            lake.register(con)  # views over s3:// read through the registered filesystem
         con.execute("select count(*), min(overall_rank) from shared.mart_district_scorecard").fetchone()
         con.execute("select count(*), max(aqi) from shared.fct_air_quality_daily").fetchone()
         con.close()
@@ -37,12 +30,10 @@ print(json.dumps({"queries": done, "errors": errors[:5], "error_count": len(erro
 
 
 class CatalogReader:
-    def __init__(self, catalog: Path, env: dict[str, str] | None = None):
-        """``env`` carries ``ENVLAKE_LAKE`` and the object store's settings when the lake is not a folder."""
+    def __init__(self, catalog: Path):
         self.stop_file = Path(tempfile.mkdtemp(prefix="envlake-reader-")) / "stop"
-        env = {**(env or os.environ), "PYTHONPATH": str(REPO_ROOT)}
         self.process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(catalog), str(self.stop_file)],
-                                        stdout=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)
+                                        stdout=subprocess.PIPE, text=True)
 
     def stop(self) -> dict:
         self.stop_file.touch()

@@ -34,9 +34,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # The order pytest-xdist hands files out in (--dist loadfile --no-loadscope-reorder: the Makefile). It gives
 # each worker one file, then at once a second one queued behind it, then more as workers free up. So: the
-# three longest files first, one per worker (the demo twice on object storage, the demo with Superset, the
+# three longest files first, one per worker (the demo twice with Superset, the demo on object storage, the
 # Celery cluster); then three quick files to wait behind them; then the longer of the rest.
-LONGEST_FIRST = ("tests/e2e/test_demo_s3.py", "tests/e2e/test_demo.py", "tests/cluster/test_celery.py",
+LONGEST_FIRST = ("tests/e2e/test_demo.py", "tests/e2e/test_demo_s3.py", "tests/cluster/test_celery.py",
                  "tests/docker/", "tests/connectors/test_credit_code.py", "tests/connectors/test_contracts.py",
                  "tests/dashboards/", "tests/models/test_spark.py", "tests/dags/", "tests/models/")
 

@@ -1,11 +1,7 @@
 """The demo against an S3-compatible object store (moto_server on 127.0.0.1): every writer and reader goes
 through ``ENVLAKE_LAKE=s3://…`` — connectors, the HJ 212 receiver's landing files, dbt, the gates, the
 catalogue, the Iceberg tables and the departments' query service. Only the build area and the readers'
-catalog file are local (DuckDB files).
-
-The demo then runs a second time over the same lake: nothing new lands (the same row counts in raw/ and in
-quarantine/), and a department querying the published catalog through the whole second run, its modelling
-DAG and republish included, never fails."""
+catalog file are local (DuckDB files)."""
 
 from __future__ import annotations
 
@@ -26,7 +22,6 @@ from connectors.lakefs import Lake
 from connectors.modelling.iceberg import state_as_of
 from connectors.modelling.publish import current
 from connectors.settings import Settings
-from tests.catalog_reader import CatalogReader
 from tests.conftest import free_port
 
 BUCKET = "envlake-demo"
@@ -57,7 +52,7 @@ def object_store(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 @pytest.mark.e2e
-@pytest.mark.timeout(2400)
+@pytest.mark.timeout(1500)
 def test_the_demo_runs_on_object_storage(tmp_path: Path, object_store: dict[str, str],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVLAKE_", "AIRFLOW", "DBT_"))}
@@ -66,8 +61,8 @@ def test_the_demo_runs_on_object_storage(tmp_path: Path, object_store: dict[str,
         env[name] = f"http://127.0.0.1:{free_port()}"
     env["ENVLAKE_HJ212_PORT"] = str(free_port())
     env["ENVLAKE_SIM_LOGGERS"] = "300"  # the first 300 outlets' loggers send: the same work around fewer readings
-    command = [sys.executable, "-m", "envlake_cli.main", "demo", "--json", "--no-dashboards"]
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "envlake_cli.main", "demo", "--json", "--no-dashboards"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     output = json.loads(done.stdout)
 
@@ -104,28 +99,6 @@ def test_the_demo_runs_on_object_storage(tmp_path: Path, object_store: dict[str,
     assert audit.returncode == 0, audit.stderr
     outcomes = {r["outcome"] for r in json.loads(audit.stdout)["audit"]}
     assert "granted" in outcomes and "refused" in outcomes
-    run_again_while_a_department_reads(tmp_path, env, command, output, Path(state["catalog"]))
-
-
-def run_again_while_a_department_reads(tmp_path: Path, env: dict[str, str], command: list[str], first: dict,
-                                       catalog: Path) -> None:
-    """`make demo` a second time: the same lake, a new published version, no failed read meanwhile."""
-    reader = CatalogReader(catalog, env)
-    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
-    read = reader.stop()
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert read["error_count"] == 0 and read["queries"] > 20, read
-    again = json.loads(second.stdout)
-    assert again["published"]["version"] != first["published"]["version"]
-    hourly = "fct_monitoring_hourly"
-    assert again["published"]["models"][hourly] == first["published"]["models"][hourly]
-    rows = {r["dataset"]: r for r in first["datasets"]}
-    second_rows = {r["dataset"]: r for r in again["datasets"]}
-    assert set(second_rows) == set(rows)
-    for dataset, row in rows.items():
-        assert second_rows[dataset]["raw_rows_total"] == row["raw_rows_total"], dataset
-        assert second_rows[dataset]["quarantine_rows_total"] == row["quarantine_rows_total"], dataset
-        assert second_rows[dataset]["new_in_lake"] == 0, dataset
 
 
 def datetime_now():
