@@ -27,7 +27,7 @@ def count_rows(folder: Path) -> int:
 
 
 @pytest.mark.e2e
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(2700)
 def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVLAKE_", "AIRFLOW", "DBT_"))}
     env["ENVLAKE_PERMIT_API_URL"] = f"http://127.0.0.1:{free_port()}"
