@@ -15,12 +15,11 @@ import sys
 import traceback
 from pathlib import Path
 
-FAILED_MARKERS = ("state=failed", "DagRunState.FAILED")
+from connectors.airflow_runner import FAILED_MARKERS, dags_test_args
 
 
 def _run_one(parser, dag_id: str, dags_folder: Path, log_path: Path) -> bool:
-    dag_file = dags_folder / f"{dag_id}.py"
-    argv = ["dags", "test", dag_id, *(["-f", str(dag_file)] if dag_file.exists() else [])]
+    argv = dags_test_args(dag_id, dags_folder)
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)

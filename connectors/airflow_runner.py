@@ -15,6 +15,17 @@ class AirflowRunError(RuntimeError):
     pass
 
 
+# what `airflow dags test` writes when a task or the run failed, whatever its exit status says
+FAILED_MARKERS = ("state=failed", "DagRunState.FAILED")
+
+
+def dags_test_args(dag_id: str, dags_folder: Path) -> list[str]:
+    """``dags test <dag_id>``, parsing only the DAG's own file (``<dag_id>.py``) when there is one: without it
+    every run parses the whole folder, the Cosmos DAG included, several seconds each time."""
+    dag_file = dags_folder / f"{dag_id}.py"
+    return ["dags", "test", dag_id, *(["-f", str(dag_file)] if dag_file.exists() else [])]
+
+
 def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME", str(Path.cwd() / ".airflow")))
 
@@ -62,7 +73,7 @@ def _airflow(args: list[str], env: dict[str, str], log_name: str) -> None:
     with log_path.open("w") as out:
         result = subprocess.run([airflow, *args], env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
     text = log_path.read_text(errors="replace")
-    if result.returncode != 0 or "state=failed" in text or "DagRunState.FAILED" in text:
+    if result.returncode != 0 or any(marker in text for marker in FAILED_MARKERS):
         raise AirflowRunError(f"`airflow {' '.join(args)}` failed (exit {result.returncode}); log: {log_path}")
 
 
@@ -76,10 +87,7 @@ def migrate(env: dict[str, str]) -> None:
 
 
 def run_dag(dag_id: str, env: dict[str, str]) -> None:
-    """``airflow dags test``, parsing only the DAG's own file (``dags/<dag_id>.py``) when there is one: without
-    it every run parses the whole folder, the Cosmos DAG included, several seconds each time."""
-    dag_file = Path(env["AIRFLOW__CORE__DAGS_FOLDER"]) / f"{dag_id}.py"
-    _airflow(["dags", "test", dag_id, *(["-f", str(dag_file)] if dag_file.exists() else [])], env, dag_id)
+    _airflow(dags_test_args(dag_id, Path(env["AIRFLOW__CORE__DAGS_FOLDER"])), env, dag_id)
 
 
 def run_dags(dag_ids: list[str], env: dict[str, str], on_start: Callable[[str], None] | None = None) -> None:

@@ -13,6 +13,9 @@ from typing import Any
 from connectors.modelling.layout import DBT_PROJECT_DIR
 from connectors.settings import Settings
 
+# dbt result statuses that mean the node did not pass
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
 
 class DbtRunError(RuntimeError):
     """dbt could not run, or some of its nodes failed."""
@@ -37,7 +40,7 @@ class DbtRun:
 
     @property
     def failed(self) -> list[NodeResult]:
-        return [r for r in self.results if r.status in ("error", "fail", "runtime error")]
+        return [r for r in self.results if r.status in FAILED_STATUSES]
 
     def failure_summary(self) -> str:
         parts = [f"{r.resource_type} {r.name}: {(r.message or r.status).splitlines()[0]}" for r in self.failed]

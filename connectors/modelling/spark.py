@@ -19,7 +19,7 @@ from pathlib import Path
 
 from connectors.lakefs import Lake
 from connectors.modelling.layout import DBT_PROJECT_DIR
-from connectors.modelling.runner import DbtRunError, NodeResult, dbt_env
+from connectors.modelling.runner import FAILED_STATUSES, DbtRunError, NodeResult, dbt_env
 from connectors.settings import Settings
 
 SPARK_PROJECT = DBT_PROJECT_DIR / "spark"
@@ -37,7 +37,7 @@ class SparkBuild:
 
     @property
     def failed(self) -> list[NodeResult]:
-        return [r for r in self.results if r.status in ("error", "fail", "runtime error")]
+        return [r for r in self.results if r.status in FAILED_STATUSES]
 
     @property
     def warehouse(self) -> Path:
