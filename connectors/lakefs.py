@@ -40,8 +40,12 @@ def filesystem_for(root: str) -> tuple[pafs.FileSystem, str]:
 
 
 def s3_options() -> dict[str, Any]:
-    """fsspec/s3fs options from the environment (endpoint, keys, region), as dbt-duckdb's profile wants them."""
-    options: dict[str, Any] = {"client_kwargs": {"region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}}
+    """fsspec/s3fs options from the environment (endpoint, keys, region), as dbt-duckdb's profile wants them.
+
+    No listings cache: pyarrow and other processes write the lake behind s3fs's back, and a cached folder
+    listing made a glob name a file the cache then said did not exist (the ledger's publish, CI)."""
+    options: dict[str, Any] = {"client_kwargs": {"region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")},
+                               "use_listings_cache": False}
     if os.environ.get("ENVLAKE_S3_ENDPOINT"):
         options["endpoint_url"] = os.environ["ENVLAKE_S3_ENDPOINT"]
     if os.environ.get("AWS_ACCESS_KEY_ID"):

@@ -56,7 +56,8 @@ def _object_store():
     and keys from the same variables envlake reads."""
     import s3fs
 
-    options = {"client_kwargs": {"region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}}
+    options = {"client_kwargs": {"region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")},
+               "use_listings_cache": False}  # envlake publishes behind its back: a cached listing goes stale
     if os.environ.get("ENVLAKE_S3_ENDPOINT"):
         options["endpoint_url"] = os.environ["ENVLAKE_S3_ENDPOINT"]
     if os.environ.get("AWS_ACCESS_KEY_ID"):
