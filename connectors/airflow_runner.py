@@ -59,6 +59,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos-cache"),
         "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # The watcher's producer would otherwise rewrite one Airflow Variable holding every XCom it has pushed
+        # at each push (hundreds a build): kept in memory, and written once if the build fails.
+        "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
         "DO_NOT_TRACK": "1",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
     })

@@ -1,9 +1,9 @@
 """Modelling (dbt on DuckDB): staging, enterprise resolution and marts, tested, then published.
 
-Rendered by Cosmos from the dbt manifest (`envlake models parse`), one Airflow task per dbt node, each
-running `dbt build` on it (model and its tests). Every task that writes the DuckDB build area runs in
-the one-slot `duckdb_warehouse` pool. Publishing runs only when every dbt task succeeded, so a failing
-test leaves the last published version in place. Triggered by any landed raw dataset.
+Rendered by Cosmos from the dbt manifest (`envlake models parse`) in watcher mode: one task runs `dbt build`
+of the whole project, in the one-slot `duckdb_warehouse` pool (DuckDB allows one writer), and a sensor task
+per node (model, its tests) reports that node's outcome. Publishing runs only when every one succeeded, so a
+failing test leaves the last published version in place. Triggered by any landed raw dataset.
 """
 
 import pendulum
@@ -11,7 +11,13 @@ from airflow.sdk import Asset, dag, task
 from cosmos import DbtTaskGroup
 
 from connectors.airflow_tasks import default_args
-from connectors.modelling.airflow_support import WAREHOUSE_TASK, cosmos_group_args, ingestion_assets, publish_marts
+from connectors.modelling.airflow_support import (
+    WAREHOUSE_TASK,
+    cosmos_group_args,
+    ingestion_assets,
+    publish_marts,
+    route_watcher_tasks,
+)
 
 
 @dag(
@@ -24,7 +30,7 @@ from connectors.modelling.airflow_support import WAREHOUSE_TASK, cosmos_group_ar
     tags=["envlake", "models", "dbt"],
 )
 def model_marts():
-    models = DbtTaskGroup(group_id="dbt", **cosmos_group_args())
+    models = route_watcher_tasks(DbtTaskGroup(group_id="dbt", **cosmos_group_args()))
 
     @task(**WAREHOUSE_TASK, outlets=[Asset(name="shared.marts", uri="envlake://shared/marts")])
     def publish() -> dict:

@@ -24,7 +24,7 @@ while not os.path.exists(stop):
         done += 1
     except Exception as exc:
         errors.append(str(exc))
-    time.sleep(0.05)
+    time.sleep(0.5)  # a department now and then, not a busy loop stealing a core from the build
 print(json.dumps({"queries": done, "errors": errors[:5], "error_count": len(errors)}))
 """
 

@@ -89,6 +89,9 @@ def cluster_env(settings: Settings, config: ClusterConfig) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": os.path.join(config.home, "airflow", "passwords.json"),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        # DAG files change with a deploy, not by the minute: re-parse each every 5 min, not every 30 s (the
+        # modelling DAG's Cosmos render costs a few CPU seconds each time)
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "300",
         "ENVLAKE_WAREHOUSE_QUEUE": WAREHOUSE_QUEUE,
     })
     return env

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from connectors import load_log
-from connectors.airflow_runner import airflow_env, migrate, run_dag
+from connectors.airflow_runner import airflow_env, migrate, run_dag, run_dags
 from connectors.hj212.landing import landing_folder
 from connectors.hj212.receiver import ReceiverThread
 from connectors.lakefs import Lake
@@ -71,16 +71,25 @@ def test_dagbag_has_no_import_errors(airflow) -> None:
         assert len(path.read_text().splitlines()) <= 70, f"{path.name} is not a thin DAG file"
 
 
-@pytest.mark.airflow
-@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
-def test_dag_runs_against_the_simulators(airflow, dag_id: str) -> None:
+@pytest.fixture(scope="module")
+def ingested(airflow) -> dict[str, str]:
+    """Every ingestion DAG run with `airflow dags test` against the simulators, in one Airflow process as the
+    demo runs them (an Airflow start-up and the simulators' once, not seven times). Gives each DAG's log."""
     settings, env = airflow
     with DemoSources(settings, day=0) as sources:
-        if dag_id == "ingest_monitoring":
-            port = free_port()
-            with ReceiverThread(landing_folder(settings), "127.0.0.1", port):
-                assert sources.send_monitoring("127.0.0.1", port, outlets=40) > 40 * 24
-        run_dag(dag_id, env)
+        port = free_port()
+        with ReceiverThread(landing_folder(settings), "127.0.0.1", port):
+            assert sources.send_monitoring("127.0.0.1", port, outlets=40) > 40 * 24
+        run_dags(sorted(EXPECTED), env)
+    logs = Path(env["AIRFLOW_HOME"]) / "demo-logs"
+    return {dag_id: (logs / f"{dag_id}.log").read_text(errors="replace") for dag_id in EXPECTED}
+
+
+@pytest.mark.airflow
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_dag_runs_against_the_simulators(airflow, ingested: dict[str, str], dag_id: str) -> None:
+    settings, _ = airflow
+    assert f"DagRun Finished: dag_id={dag_id}" in ingested[dag_id] and "state=success" in ingested[dag_id]
     lake = Lake(settings.lake)
     log = load_log.read(lake).to_pylist()
     for dataset in EXPECTED[dag_id]:
