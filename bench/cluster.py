@@ -4,7 +4,8 @@
 Both clusters are started the way `make cluster` starts them (PostgreSQL metadata; Redis broker for Celery)
 on scratch databases; the simulated departments serve day 0 and the HJ 212 packets of every outlet are
 received first. Timed: every ingestion DAG triggered at once until all have finished, then the modelling
-DAG (one task per dbt node, in the one-slot warehouse pool) until it has published.
+DAG (Cosmos's watcher mode: one dbt build in the one-slot warehouse pool, a sensor task per node) until
+it has published.
 """
 
 from __future__ import annotations

@@ -39,6 +39,10 @@ def pytest_configure(config: pytest.Config) -> None:
 LONGEST_FIRST = ("tests/e2e/test_demo.py", "tests/e2e/test_demo_s3.py", "tests/cluster/test_celery.py",
                  "tests/docker/", "tests/connectors/test_credit_code.py", "tests/connectors/test_contracts.py",
                  "tests/dashboards/", "tests/models/test_spark.py", "tests/dags/", "tests/models/")
+# Folders whose files share a session fixture's lake (modelled_lake, catalogued) go to one worker as one unit,
+# so that the lake is built once, not once on every worker that runs one of them (four builds in CI).
+SHARED_LAKE_FOLDERS = {"tests/models/": "modelled_lake", "tests/dashboards/": "modelled_lake",
+                       "tests/access/": "catalogued"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -47,6 +51,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return next((i for i, prefix in enumerate(LONGEST_FIRST) if path.startswith(prefix)), len(LONGEST_FIRST))
 
     items.sort(key=rank)  # stable: the order within a file stays
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """--dist loadfile, with the shared-lake folders as one unit each (xdist's own loadgroup marks no longer
+    group anything under pytest 9: it renames ``_nodeid``, which pytest 9 no longer reads)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedLakeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return next((unit for folder, unit in SHARED_LAKE_FOLDERS.items() if path.startswith(folder)), path)
+
+    return SharedLakeScheduling(config, log)
 
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
