@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,26 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
             return next((unit for folder, unit in SHARED_LAKE_FOLDERS.items() if path.startswith(folder)), path)
 
     return SharedLakeScheduling(config, log)
+
+
+# CI is CPU-bound on two cores: with ENVLAKE_TEST_CPU_DIR set, each xdist worker writes the CPU seconds each
+# test took (its own and its waited-for subprocesses'), to find what to cut. Off by default.
+CPU_DIR = os.environ.get("ENVLAKE_TEST_CPU_DIR")
+
+
+def _cpu_seconds() -> float:
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    before = _cpu_seconds() if CPU_DIR else 0.0
+    yield
+    if CPU_DIR:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with (Path(CPU_DIR) / f"{worker}.jsonl").open("a") as out:
+            out.write(json.dumps({"test": item.nodeid, "cpu_s": round(_cpu_seconds() - before, 2)}) + "\n")
 
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
