@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -84,7 +85,10 @@ def run_on(executor: str, root: Path) -> dict[str, float]:
                 ingestion = time.perf_counter() - started
                 started = time.perf_counter()
                 run_id = client.start_run("model_marts", appear_s=5)
-                assert client.wait_for_run("model_marts", run_id, 1800) == "success"
+                state = client.wait_for_run("model_marts", run_id, 1800)
+                failed = [(ti["task_id"], ti["state"]) for ti in client.task_instances("model_marts", run_id)
+                          if ti["state"] not in ("success", "skipped")]
+                assert state == "success", f"model_marts on {executor}: {state}; tasks not done: {failed[:10]}"
                 modelling = time.perf_counter() - started
         finally:
             supervisor.stop(timeout_s=10)
@@ -98,8 +102,9 @@ def main() -> None:
     results = {}
     for executor in ("LocalExecutor", "CeleryExecutor"):
         console.print(f"{executor}: starting a cluster and running the demo's DAGs")
-        with tempfile.TemporaryDirectory() as tmp:
-            results[executor] = run_on(executor, Path(tmp))
+        root = Path(tempfile.mkdtemp(prefix=f"envlake-bench-{executor}-"))
+        results[executor] = run_on(executor, root)  # on failure the folder stays, Airflow's logs in it
+        shutil.rmtree(root, ignore_errors=True)
         console.print(results[executor])
     figures = {"seconds": results, "workers": 2, "worker_concurrency": 2, "parallelism": 4,
                "ratio_celery_to_local": {k: round(results["CeleryExecutor"][k] / results["LocalExecutor"][k], 2)
