@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from connectors.airflow_tasks import asset_uri
@@ -54,8 +55,7 @@ def cosmos_group_args() -> dict[str, Any]:
                                       should_detach_multiple_parents_tests=True),
         # emit_datasets off: Cosmos would compute OpenLineage inlets and outlets for every node (about 1.5 s a
         # task); the DAG announces what it publishes with its own Asset.
-        "operator_args": {"queue": WAREHOUSE_QUEUE, "env": dbt_env(Settings.from_env()), "install_deps": False,
-                          "emit_datasets": False},
+        "operator_args": {"env": dbt_env(Settings.from_env()), "install_deps": False, "emit_datasets": False},
     }
 
 
@@ -75,8 +75,15 @@ def route_watcher_tasks(group: Any) -> Any:
     producer.pool = WAREHOUSE_POOL
     ids = {t.task_id for t in tasks}
     for task in tasks:
-        task.queue = WAREHOUSE_QUEUE  # Cosmos's own gate task after the producer is not given operator_args
-        if task is not producer and not task.upstream_task_ids & ids:
+        task.queue = WAREHOUSE_QUEUE
+        if task is producer:
+            continue
+        # Airflow 3.3's executors can report a sensor that ends within a second as finished before its own
+        # success reached the API server, and the scheduler then fails it (bench/cluster.py, LocalExecutor):
+        # one quick retry, whatever ENVLAKE_TASK_RETRIES says, reruns that node by itself.
+        task.retries = max(task.retries, 1)
+        task.retry_delay = timedelta(seconds=10)
+        if not task.upstream_task_ids & ids:
             producer >> task
     return group
 

@@ -91,11 +91,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings
         stack.enter_context(_environment(_scratch_env(
             root, ENVLAKE_CLUSTER_HOME=str(root / ".cluster"), ENVLAKE_CLUSTER_DB=url,
             ENVLAKE_CLUSTER_BROKER=f"redis://127.0.0.1:6379/{BROKER_DB}",
-            ENVLAKE_CLUSTER_API_PORT=str(free_port()),
-            # one retry, as production has two: Airflow 3.3's executors can report a sensor that ends within a
-            # second as finished before its own success reached the API server, and the scheduler then fails it
-            # (seen on the LocalExecutor in bench/cluster.py); the retry reruns that node by itself
-            ENVLAKE_TASK_RETRIES="1")))
+            ENVLAKE_CLUSTER_API_PORT=str(free_port()))))
         settings = Settings.from_env()
         parse_manifest(settings)
         supervisor = Supervisor(settings, ClusterConfig.from_env())
