@@ -123,9 +123,10 @@ def test_the_dashboard_renders_in_headless_chromium(deployed: DeployedSuperset, 
         page.wait_for_function("titles => titles.every(t => document.body.innerText.includes(t))",
                                arg=charts, timeout=180_000)
         page.wait_for_timeout(1500)
-        page.screenshot(path=str(ARTIFACTS / f"dashboard-{dashboard}.png"), full_page=True)
+        # read before the screenshot: a full-page capture resizes the viewport and Superset lays the grid out again
         errors = page.locator(".alert-danger, [data-test=\"chart-error\"], .ant-alert-error").count()
         text = page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / f"dashboard-{dashboard}.png"), full_page=True)
         browser.close()
     assert errors == 0
     for chart_title in charts:  # every chart's Chinese title is on the page
