@@ -78,9 +78,9 @@ def route_watcher_tasks(group: Any) -> Any:
         task.queue = WAREHOUSE_QUEUE
         if task is producer:
             continue
-        # Airflow 3.3's executors can report a sensor that ends within a second as finished before its own
-        # success reached the API server, and the scheduler then fails it (bench/cluster.py, LocalExecutor):
-        # one quick retry, whatever ENVLAKE_TASK_RETRIES says, reruns that node by itself.
+        # The sensors defer; when the trigger fires at once, the task is running again before the scheduler
+        # reads the executor's "success" for the deferral, and Airflow 3.3 then fails it ("state attribute is
+        # running"; apache/airflow#71579, open). One quick retry, whatever ENVLAKE_TASK_RETRIES says, reruns it.
         task.retries = max(task.retries, 1)
         task.retry_delay = timedelta(seconds=10)
         if not task.upstream_task_ids & ids:
