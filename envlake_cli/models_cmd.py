@@ -10,7 +10,7 @@ import typer
 from connectors.lakefs import Lake
 from connectors.modelling import codegen
 from connectors.modelling.build import build_and_publish
-from connectors.modelling.publish import PublishBlocked, current, publish
+from connectors.modelling.publish import PublishBlocked, current, publish, sync_catalog
 from connectors.modelling.runner import DbtRunError, parse_manifest
 from connectors.settings import Settings
 from envlake_cli.output import console, fail, print_json, print_table
@@ -129,6 +129,23 @@ def publish_cmd() -> None:
     except (DbtRunError, PublishBlocked) as exc:
         fail(str(exc))
     console.print(f"published version {result.version}: {len(result.rows)} models, catalog {result.catalog}")
+
+
+@app.command("sync-catalog")
+def sync_catalog_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """Bring this host's catalog file (ENVLAKE_CATALOG) to the published version, for Superset or another
+    reader on a host other than the publisher's; run it on a timer there. Nothing is written when it is
+    up to date."""
+    settings = Settings.from_env()
+    try:
+        version, rewritten = sync_catalog(settings)
+    except PublishBlocked as exc:
+        fail(str(exc))
+    if as_json:
+        print_json({"version": version, "rewritten": rewritten, "catalog": str(settings.catalog)})
+        return
+    console.print(f"catalog {settings.catalog}: version {version}, "
+                  f"{'rewritten' if rewritten else 'already up to date'}", highlight=False)
 
 
 @app.command("history")

@@ -157,25 +157,27 @@ def _export_item(con: duckdb.DuckDBPyConnection, lake: Lake, item: Publishable, 
     return entry, "whole"
 
 
-def _write_catalog(settings: Settings, version: str, items: list[Publishable], marts: dict[str, Any]) -> Path:
+def _write_catalog(settings: Settings, version: str, published_at: str, marts: dict[str, Any],
+                   descriptions: dict[str, str]) -> Path:
+    """A new catalog file of views over exactly ``marts``' files, swapped in with ``os.replace``."""
     target = settings.catalog
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{version}.inflight")
+    tmp = target.with_name(f".{target.name}.{version}.{os.getpid()}.inflight")
     lake = Lake(settings.lake)
     con = lake.register(duckdb.connect(str(tmp)))
     try:
         for zone in PUBLISH_ZONES:
             con.execute(f"create schema {zone}")
-            for item in items:
-                files = ", ".join(f"'{lake.uri(p)}'" for p in marts[item.name]["files"][zone])
-                con.execute(f"create view {zone}.{item.name} as "
+            for name, mart in marts.items():
+                files = ", ".join(f"'{lake.uri(p)}'" for p in mart["files"][zone])
+                con.execute(f"create view {zone}.{name} as "
                             f"select * from read_parquet([{files}], hive_partitioning = false, union_by_name = true)")
-                if item.description:
-                    text = item.description.replace("'", "")
-                    con.execute(f"comment on view {zone}.{item.name} is '{text}'")
+                if descriptions.get(name):
+                    text = descriptions[name].replace("'", "")
+                    con.execute(f"comment on view {zone}.{name} is '{text}'")
         con.execute("create schema lake_meta")
         con.execute("create table lake_meta.publish as select ? as version, ? as published_at, ? as models",
-                    [version, datetime.now(UTC).isoformat(),
+                    [version, published_at,
                      json.dumps({k: v["rows"] for k, v in marts.items()}, ensure_ascii=False)])
         _meta_views(con, lake)
         con.execute("checkpoint")
@@ -183,6 +185,33 @@ def _write_catalog(settings: Settings, version: str, items: list[Publishable], m
         con.close()
     os.replace(tmp, target)
     return target
+
+
+def catalog_version(path: Path) -> str | None:
+    """The published version a catalog file holds views of; None when there is no readable catalog."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return con.execute("select version from lake_meta.publish").fetchone()[0]
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def sync_catalog(settings: Settings) -> tuple[str, bool]:
+    """Bring this host's catalog file (``ENVLAKE_CATALOG``) to the version ``current.json`` names, for a
+    reader (Superset, a department's DuckDB) on a host other than the publisher's. Returns the version and
+    whether the file was rewritten; nothing is written when it already shows that version."""
+    state = current(Lake(settings.lake))
+    if state is None:
+        raise PublishBlocked(f"nothing is published in {settings.lake} yet: run the modelling DAG first")
+    if catalog_version(settings.catalog) == state["version"]:
+        return state["version"], False
+    _write_catalog(settings, state["version"], state["published_at"], state["marts"], state.get("descriptions", {}))
+    return state["version"], True
 
 
 # Views over the lake's own records, read at query time (new results show without a new publish).
@@ -357,10 +386,11 @@ def publish(settings: Settings | None = None, run: DbtRun | None = None,
     # should the swap fail, a "failed" row for the same version follows.
     _log(lake, version, "published", rows, [], json.dumps(rewritten, ensure_ascii=False))
     try:
-        catalog = _write_catalog(settings, version, items, marts)
         published_at = datetime.now(UTC)
+        descriptions = {i.name: i.description for i in items if i.description}
+        catalog = _write_catalog(settings, version, published_at.isoformat(), marts, descriptions)
         state = {"version": version, "published_at": published_at.isoformat(), "models": rows,
-                 "catalog": str(catalog), "marts": marts, "gates": timings}
+                 "catalog": str(catalog), "marts": marts, "descriptions": descriptions, "gates": timings}
         _write_json(lake, lake.path("_meta", "publish", "versions", f"{version}.json"), state)
         _write_json(lake, lake.path("_meta", "publish", "current.json"), state)
         iceberg.commit(settings, marts, {i.name: i.partition for i in items}, version)

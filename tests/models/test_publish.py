@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import pytest
 
 from connectors.lakefs import Lake
 from connectors.modelling.build import build_and_publish
-from connectors.modelling.publish import PublishBlocked, current
+from connectors.modelling.publish import PublishBlocked, catalog_version, current, sync_catalog
+from connectors.settings import Settings
 from tests.catalog_reader import CatalogReader
-from tests.models.conftest import ModelledLake
+from tests.models.conftest import ModelledLake, apply_env
 
 pytestmark = pytest.mark.integration
 
@@ -88,3 +90,46 @@ def test_a_failing_audit_blocks_publishing_and_names_the_test(modelled_lake: Mod
         assert blocked and "unique_stg_reference__district_district_code" in blocked[-1]["message"]
     finally:
         lake.fs.delete_file(path)
+
+
+def test_a_reader_hosts_catalog_is_brought_to_the_published_version(modelled_lake: ModelledLake, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Superset on a host other than the publisher's has no catalog file: `envlake models sync-catalog`
+    writes one from current.json, the same views with their comments, and leaves it alone when current."""
+    from typer.testing import CliRunner
+
+    from envlake_cli.models_cmd import app
+
+    apply_env(monkeypatch, modelled_lake.env | {"ENVLAKE_CATALOG": str(tmp_path / "reader" / "envlake.duckdb")})
+    reader_catalog = tmp_path / "reader" / "envlake.duckdb"
+    state = current(Lake(modelled_lake.settings.lake))
+    runner = CliRunner()
+
+    synced = runner.invoke(app, ["sync-catalog", "--json"])
+    assert synced.exit_code == 0, synced.output
+    assert json.loads(synced.output) == {"version": state["version"], "rewritten": True,
+                                         "catalog": str(reader_catalog)}
+    assert catalog_version(reader_catalog) == state["version"]
+
+    def described_views(path: Path) -> set[tuple]:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            return set(con.execute("select schema_name, view_name, comment from duckdb_views() "
+                                   "where not internal").fetchall())
+        finally:
+            con.close()
+
+    assert described_views(reader_catalog) == described_views(modelled_lake.settings.catalog)
+    con = duckdb.connect(str(reader_catalog), read_only=True)
+    for mart, rows in state["models"].items():
+        assert con.execute(f"select count(*) from shared.{mart}").fetchone()[0] == rows
+    con.close()
+
+    again = runner.invoke(app, ["sync-catalog", "--json"])
+    assert again.exit_code == 0 and json.loads(again.output)["rewritten"] is False
+
+    stale = duckdb.connect(str(reader_catalog))  # a catalog of an older version is replaced
+    stale.execute("update lake_meta.publish set version = 'older'")
+    stale.close()
+    assert sync_catalog(Settings.from_env()) == (state["version"], True)
+    assert catalog_version(reader_catalog) == state["version"]
