@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.hj212.frame import PacketError, build_frame, split_frame
-from connectors.hj212.shipping import ship
+from connectors.hj212.shipping import ship_all
 
 log = logging.getLogger(__name__)
 OPEN, CLOSED = ".open", ".hj212"
@@ -46,7 +46,7 @@ def close_open_files(folder: Path) -> list[Path]:
         target = path.with_suffix(CLOSED)
         os.replace(path, target)
         closed.append(target)
-        ship(target)
+    ship_all(folder, CLOSED)  # and any file an earlier upload failed for
     return closed
 
 
@@ -76,7 +76,8 @@ class LandingFile:
         if self.handle is not None:
             self.handle.close()
             os.replace(self.path, self.path.with_suffix(CLOSED))
-            ship(self.path.with_suffix(CLOSED))
+            # every closed file still here: one whose upload failed an hour ago goes with this one
+            ship_all(self.folder, CLOSED)
             self.handle = self.path = None
 
 

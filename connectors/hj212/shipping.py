@@ -2,7 +2,9 @@
 
 The receiver appends to a local file (an hour's packets, fsynced per group); once the file is closed it is
 uploaded to ``<lake>/landing/hj212/`` (one PUT: a reader sees all of it or nothing) and removed locally, so
-the ingestion task can run on any worker. With a local lake the file stays where it is.
+the ingestion task can run on any worker. A file whose upload failed stays and goes with the next file the
+receiver closes (hourly), at its next start, or with an ingestion run on the same host. With a local lake
+the file stays where it is.
 """
 
 from __future__ import annotations
@@ -29,11 +31,15 @@ def ship(path: Path, lake: Lake | None = None) -> str | None:
         return None
     target = lake.path("landing", "hj212", path.name)
     try:
-        lake.write_bytes(path.read_bytes(), target)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None  # another shipper on this host (the receiver, an ingestion run) took it first
+    try:
+        lake.write_bytes(data, target)
     except OSError as exc:
         log.warning("could not upload %s to %s (%s): kept locally for the next attempt", path, target, exc)
         return None
-    path.unlink()
+    path.unlink(missing_ok=True)  # the same bytes under the same key when two shippers raced
     return target
 
 
