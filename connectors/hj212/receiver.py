@@ -79,6 +79,7 @@ class LandingFile:
             # every closed file still here: one whose upload failed an hour ago goes with this one
             ship_all(self.folder, CLOSED)
             self.handle = self.path = None
+            self.hour = -1  # a write after a close opens a new file, even within the same hour
 
 
 @dataclass

@@ -50,6 +50,9 @@ def test_a_failed_upload_goes_with_the_next_closed_file(tmp_path: Path, monkeypa
     landing.close()
     assert sorted(store.objects.values()) == [b"##first\r\n", b"##second\r\n", b"##third\r\n"]
     assert not list(tmp_path.iterdir())
+    landing.write([b"##after a close\r\n"])  # a new file, not a write to the closed one
+    landing.close()
+    assert len(store.objects) == 4
 
 
 def test_a_restarted_receiver_ships_what_it_had_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
