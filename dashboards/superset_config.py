@@ -42,10 +42,7 @@ BABEL_DEFAULT_LOCALE = "zh"
 LANGUAGES = {"zh": {"flag": "cn", "name": "简体中文"}, "en": {"flag": "us", "name": "English"}}
 APP_NAME = "杭州生态环境数据驾驶舱"
 
-# Virtualisation off: our dashboards hold about ten charts each, and with it on a chart scrolled (or, in a
-# full-page screenshot, resized) out of the viewport is unmounted, so a printed or captured page lost its charts.
-FEATURE_FLAGS = {"DASHBOARD_RBAC": True, "ROW_LEVEL_SECURITY": True, "EMBEDDED_SUPERSET": False,
-                 "DASHBOARD_VIRTUALIZATION": False}
+FEATURE_FLAGS = {"DASHBOARD_RBAC": True, "ROW_LEVEL_SECURITY": True, "EMBEDDED_SUPERSET": False}
 WTF_CSRF_ENABLED = True
 TALISMAN_ENABLED = False
 PREVENT_UNSAFE_DB_CONNECTIONS = False  # the DuckDB catalog is a local file; its connection is locked down
