@@ -97,6 +97,7 @@ def test_sql_lab_cannot_read_other_files(deployed: DeployedSuperset) -> None:
 
 @pytest.mark.parametrize("title", ["生态环境综合驾驶舱", "数据健康"])
 def test_the_dashboard_renders_in_headless_chromium(deployed: DeployedSuperset, title: str) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     dashboard = deployed.report.dashboards[title]
@@ -120,9 +121,13 @@ def test_the_dashboard_renders_in_headless_chromium(deployed: DeployedSuperset, 
         drawn = ("titles => document.querySelectorAll('[data-test-chart-id]').length >= titles.length"
                  " && document.querySelectorAll('.loading, [data-test=\"loading-indicator\"]').length === 0"
                  " && titles.every(t => document.body.innerText.includes(t))")
-        page.wait_for_function(drawn, arg=charts, timeout=180_000)
-        page.wait_for_timeout(1500)
-        page.wait_for_function(drawn, arg=charts, timeout=180_000)
+        for wait in (0, 1500):
+            page.wait_for_timeout(wait)
+            try:
+                page.wait_for_function(drawn, arg=charts, timeout=180_000)
+            except PlaywrightTimeout:  # keep what the page showed, for whoever reads the failure
+                page.screenshot(path=str(ARTIFACTS / f"dashboard-{dashboard}-timeout.png"), full_page=True)
+                pytest.fail(f"charts not drawn after {wait} ms; the page held: {page.inner_text('body')[:500]!r}")
         errors = page.locator(".alert-danger, [data-test=\"chart-error\"], .ant-alert-error").count()
         text = page.inner_text("body")
         page.screenshot(path=str(ARTIFACTS / f"dashboard-{dashboard}.png"), full_page=True)
