@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,4 +38,7 @@ class CatalogReader:
 
     def stop(self) -> dict:
         self.stop_file.touch()
-        return json.loads(self.process.communicate(timeout=120)[0])
+        try:
+            return json.loads(self.process.communicate(timeout=120)[0])
+        finally:
+            shutil.rmtree(self.stop_file.parent, ignore_errors=True)
