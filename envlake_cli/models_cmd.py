@@ -137,10 +137,10 @@ def sync_catalog_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print
     reader on a host other than the publisher's; run it on a timer there. Nothing is written when it is
     up to date."""
     settings = Settings.from_env()
-    try:
-        version, rewritten = sync_catalog(settings)
-    except PublishBlocked as exc:
-        fail(str(exc))
+    synced = sync_catalog(settings)
+    if synced is None:
+        fail(f"nothing has been published in {settings.lake} yet", "run the modelling DAG or `envlake models build`")
+    version, rewritten = synced
     if as_json:
         print_json({"version": version, "rewritten": rewritten, "catalog": str(settings.catalog)})
         return

@@ -201,13 +201,13 @@ def catalog_version(path: Path) -> str | None:
         con.close()
 
 
-def sync_catalog(settings: Settings) -> tuple[str, bool]:
+def sync_catalog(settings: Settings) -> tuple[str, bool] | None:
     """Bring this host's catalog file (``ENVLAKE_CATALOG``) to the version ``current.json`` names, for a
     reader (Superset, a department's DuckDB) on a host other than the publisher's. Returns the version and
-    whether the file was rewritten; nothing is written when it already shows that version."""
+    whether the file was rewritten (not when it already shows that version); None when nothing is published."""
     state = current(Lake(settings.lake))
     if state is None:
-        raise PublishBlocked(f"nothing is published in {settings.lake} yet: run the modelling DAG first")
+        return None
     if catalog_version(settings.catalog) == state["version"]:
         return state["version"], False
     _write_catalog(settings, state["version"], state["published_at"], state["marts"], state.get("descriptions", {}))
