@@ -70,10 +70,22 @@ class LoadRecord:
         row["finished_at"] = self.finished_at.isoformat()
         return row
 
+    @classmethod
+    def from_summary(cls, summary: dict) -> LoadRecord:
+        """The record back from ``summary()`` (a transaction's commit record holds it so)."""
+        return cls(**{**summary, "started_at": datetime.fromisoformat(summary["started_at"]),
+                      "finished_at": datetime.fromisoformat(summary["finished_at"])})
+
+
+def path_for(lake: Lake, record: LoadRecord) -> str:
+    """Where a record's row goes: one file per record, its name fixed by the record (so writing it again, when a
+    commit is applied twice, writes the same file)."""
+    stamp = record.finished_at.strftime("%Y%m%dT%H%M%S%fZ")
+    return lake.path("_meta", "load_log", f"dataset={record.dataset}", f"{stamp}-{record.run_id}.parquet")
+
 
 def append(lake: Lake, record: LoadRecord) -> str:
-    stamp = record.finished_at.strftime("%Y%m%dT%H%M%S%fZ")
-    path = lake.path("_meta", "load_log", f"dataset={record.dataset}", f"{stamp}-{record.run_id}.parquet")
+    path = path_for(lake, record)
     lake.write_parquet(pa.Table.from_pylist([record.to_row()], schema=LOAD_LOG_SCHEMA), path)
     return path
 

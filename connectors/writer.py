@@ -2,10 +2,26 @@
 
 One call lands one run of a dataset, given as one Arrow table or a stream of them: each batch is
 validated against the contract, given lineage columns, stripped of rows the lake already holds
-(by record hash), and written to ``raw/`` (valid rows) and ``quarantine/`` (the rest, with the
-rule and message), each file atomically. Writing a batch overlaps checking the next. The run is
-recorded in the load log last. Rows in = rows landed + rows quarantined, where rows landed counts
-rows the lake already held from an earlier landing of the same data.
+(by record hash), and written for ``raw/`` (valid rows) and ``quarantine/`` (the rest, with the
+rule and message). Writing a batch overlaps checking the next. Rows in = rows landed + rows
+quarantined, where rows landed counts rows the lake already held from an earlier landing of the same data.
+
+A run is atomic for readers, not only each file: its files are staged where no reader looks and
+appear only together with the run's load-log row, through a transaction (``connectors.transactions``).
+Several runs, of several datasets, can share one transaction and land all or none::
+
+    writer = LakeWriter(lake)
+    with writer.transaction() as txn:
+        writer.land(manifests, manifest_table, source=identity, transaction=txn)
+        writer.land(items, item_table, source=identity, transaction=txn)
+
+A clean exit from the block commits both runs (each gets its ``success`` row, then its files appear). An
+exception in the block (a ``land`` that failed, or the caller's own) rolls both back: no file of either
+appears, each gets a ``failed`` row (the one that failed with its cause, the other saying it was rolled back
+with it), and the exception propagates. A dataset that failed before reaching ``land`` (its file did not
+parse) is recorded with ``txn.fail(dataset, source, error)``: the transaction then rolls back the same way.
+``land`` without a transaction is a transaction of its own. Before each run the writer finishes or removes
+what killed runs left (``connectors.transactions.recover``).
 """
 
 from __future__ import annotations
@@ -23,10 +39,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import load_log
 from connectors.contracts import Contract
 from connectors.lakefs import Lake
 from connectors.load_log import LoadRecord
+from connectors.transactions import Transaction, recover
 from connectors.validation import ValidationResult, validate
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -81,7 +97,8 @@ def _dictionary_columns(table: pa.Table) -> list[str]:
 
 @dataclass
 class _ZoneState:
-    """What one zone of one dataset holds, per partition, loaded on first touch and kept for the run."""
+    """What one zone of one dataset holds, per partition, loaded on first touch and kept for the run. The hashes
+    are the transaction's: a second run of the dataset in it knows the rows the first one staged."""
 
     zone: str
     hashes: dict[str, list[np.ndarray]] = field(default_factory=dict)
@@ -170,7 +187,7 @@ class LakeWriter:
         return jobs
 
     def _write(self, path: str, table: pa.Table) -> None:
-        self.lake.write_parquet(table, path, use_dictionary=_dictionary_columns(table))
+        self.lake.write_unlisted_parquet(table, path, use_dictionary=_dictionary_columns(table))
 
     def _lineage(self, table: pa.Table, run_id: str, source: str, ingested_at: datetime) -> pa.Table:
         n = table.num_rows
@@ -191,8 +208,9 @@ class LakeWriter:
         record.missing_fields += [f for f in result.missing_fields if f not in record.missing_fields]
 
     def _run(self, record: LoadRecord, contract: Contract, batches: pa.Table | Iterable[pa.Table],
-             rejected: pa.Table | None, raw: _ZoneState, quarantine: _ZoneState, ingest_date: str) -> None:
-        """Check batches ahead on worker threads, plan them in order, write on writer threads."""
+             rejected: pa.Table | None, raw: _ZoneState, quarantine: _ZoneState, ingest_date: str,
+             txn: Transaction) -> None:
+        """Check batches ahead on worker threads, plan them in order, write (staged) on writer threads."""
         run_id, source, started = record.run_id, record.source, record.started_at
         pending: list[Future] = []
         stream = iter([batches] if isinstance(batches, pa.Table) else batches)
@@ -202,7 +220,7 @@ class LakeWriter:
                 for path, piece in self._plan_zone(state, contract, table, run_id, ingest_date):
                     state.written += piece.num_rows
                     state.files.append(path)
-                    pending.append(writers.submit(self._write, path, piece))
+                    pending.append(writers.submit(self._write, txn.staged_path(path), piece))
                 while len(pending) > MAX_PENDING_WRITES:
                     pending.pop(0).result()
 
@@ -222,28 +240,42 @@ class LakeWriter:
             for future in pending:
                 future.result()
 
+    def transaction(self) -> Transaction:
+        """Runs that land together or not at all: ``with writer.transaction() as txn: writer.land(...,
+        transaction=txn)`` (see the module's docstring)."""
+        return Transaction(self.lake)
+
     def land(self, contract: Contract, batches: pa.Table | Iterable[pa.Table], *, source: str,
              run_id: str | None = None, watermark_before: str | None = None,
              watermark_after: str | None = None, rejected: pa.Table | None = None,
-             note: str = "") -> LoadRecord:
+             note: str = "", transaction: Transaction | None = None) -> LoadRecord:
         """Land one run and record it in the load log. Raises only on a storage failure, after logging it.
 
         ``rejected`` holds source records that failed before they became rows (an HJ 212 packet with a
         bad CRC, say), with ``_rule_id``, ``_reason`` and ``_failed_rules``: they count as rows in and
-        go to quarantine. ``note`` is the source's own remark, kept in the load log's message."""
+        go to quarantine. ``note`` is the source's own remark, kept in the load log's message.
+
+        With ``transaction`` the run lands when the transaction commits (the returned record says
+        ``success`` until then, ``failed`` once rolled back); without, it is a transaction of its own."""
+        if transaction is None:
+            with self.transaction() as txn:
+                return self.land(contract, batches, source=source, run_id=run_id,
+                                 watermark_before=watermark_before, watermark_after=watermark_after,
+                                 rejected=rejected, note=note, transaction=txn)
         run_id = run_id or new_run_id(contract.id)
         started = datetime.now(UTC)
         ingest_date = started.astimezone(LOCAL_TZ).date().isoformat()
         record = LoadRecord(run_id=run_id, dataset=contract.id, source=source, status="running",
                             watermark_before=watermark_before, watermark_after=watermark_after, started_at=started)
-        raw, quarantine = _ZoneState("raw"), _ZoneState("quarantine")
+        member = transaction.add(record)
+        hashes = transaction.writer_state.setdefault(contract.id, {"raw": {}, "quarantine": {}})
+        raw, quarantine = _ZoneState("raw", hashes["raw"]), _ZoneState("quarantine", hashes["quarantine"])
         try:
-            for zone in ("raw", "quarantine"):
-                self.lake.remove_stale_temporaries(zone, contract.id)
-            self._run(record, contract, batches, rejected, raw, quarantine, ingest_date)
+            recover(self.lake, [contract.id])
+            self._run(record, contract, batches, rejected, raw, quarantine, ingest_date, transaction)
             record.rows_written = raw.written
             record.rows_already_landed = record.rows_landed - raw.written
-            record.files = raw.files + quarantine.files
+            record.files = member.files = raw.files + quarantine.files
             drift = ([f"new fields kept: {', '.join(record.new_fields)}"] if record.new_fields else []) + (
                 [f"missing fields: {', '.join(record.missing_fields)}"] if record.missing_fields else [])
             record.message = "; ".join(filter(None, ["schema drift: " + "; ".join(drift) if drift else "", note]))
@@ -252,11 +284,8 @@ class LakeWriter:
             record.status = "success"
         except Exception as exc:
             record.status = "failed"
-            record.message = f"{type(exc).__name__}: {exc}"
+            record.message = member.error = f"{type(exc).__name__}: {exc}"
             record.finished_at = datetime.now(UTC)
-            load_log.append(self.lake, record)
             raise
         record.finished_at = datetime.now(UTC)
-        load_log.append(self.lake, record)
         return record
-
