@@ -194,6 +194,18 @@ class Lake:
         else:
             self.fs.create_dir(path, recursive=True)
 
+    def make_durable(self, path: str) -> None:
+        """A file another writer made without fsyncing (DuckDB's ``COPY … TO``): fsync its data, then its folder.
+        Nothing to do on object storage, where an object exists once its upload completed."""
+        if not self.is_local:
+            return
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(path.rsplit("/", 1)[0])
+
     def sync_dirs(self, folders: Iterable[str]) -> None:
         """Make the entries of these folders durable (locally; an object store has no folder entries)."""
         if self.is_local:

@@ -17,6 +17,7 @@ from connectors import load_log
 from connectors.contracts import load_contracts
 from connectors.lakefs import Lake
 from connectors.settings import Settings
+from connectors.transactions import pending_runs
 from quality import results
 from quality.alerts import raise_alerts
 from quality.expectations import contract_frame, contract_suite, validate
@@ -37,6 +38,7 @@ def validate_landed(settings: Settings | None = None) -> dict[str, dict]:
     contracts = load_contracts(settings.schemas_dir)
     log = load_log.read(lake)
     done = _checked_runs(lake)
+    pending = pending_runs(lake)  # committed, files still being moved into place: checked next time, whole
     raw = lake.path("raw") + "/"
     summary: dict[str, dict] = {}
     alerts = []
@@ -45,7 +47,7 @@ def validate_landed(settings: Settings | None = None) -> dict[str, dict]:
     log = log.filter(pc.greater(log.column("rows_written"), 0))
     for row in log.to_pylist():
         dataset, run = row["dataset"], row["run_id"]
-        if dataset not in contracts or (dataset, run) in done:
+        if dataset not in contracts or (dataset, run) in done or run in pending:
             continue
         files = [f for f in json.loads(row["files"] or "[]") if f.startswith(raw) and lake.exists(f)]
         if not files:

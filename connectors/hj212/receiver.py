@@ -1,7 +1,9 @@
 """The HJ 212 receiver: an asyncio TCP server that data loggers connect to.
 
 Every packet received is appended to the landing file of the current hour and made durable
-(written, flushed and fsynced) before it is acknowledged, so an acknowledged packet is never lost.
+(written, flushed and fsynced) before it is acknowledged, so an acknowledged packet is never lost. A new
+file's name is made durable too (its folder fsynced once, before the first answer for a packet in it), and
+so is each rename (the folder fsynced before the closed file is shipped or reported).
 Writes are group-committed: packets that arrive together share one fsync. A packet whose Flag asks
 for an answer (bit A) and whose CRC checks gets a 9014 data answer; a packet that fails its CRC is
 kept for the quarantine but not answered, so the logger sends it again. A landing file is written as
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from connectors.hj212.frame import PacketError, build_frame, split_frame
 from connectors.hj212.shipping import ship_all
+from connectors.lakefs import fsync_dir, make_dirs, replace_durably
 
 log = logging.getLogger(__name__)
 OPEN, CLOSED = ".open", ".hj212"
@@ -46,6 +49,8 @@ def close_open_files(folder: Path) -> list[Path]:
         target = path.with_suffix(CLOSED)
         os.replace(path, target)
         closed.append(target)
+    if closed:
+        fsync_dir(folder)  # the new names durable before any of them is shipped
     ship_all(folder, CLOSED)  # and any file an earlier upload failed for
     return closed
 
@@ -61,8 +66,11 @@ class LandingFile:
     path: Path | None = None
 
     def write(self, packets: list[bytes]) -> None:
+        """Append and fsync; when this opened a new file, fsync the folder too (once per file), so that the
+        packets are durable under a durable name before they are answered."""
         hour = int(time.time()) // self.hour_seconds
-        if hour != self.hour:
+        created = hour != self.hour
+        if created:
             self.close()
             self.hour = hour
             stamp = time.strftime("%Y%m%d%H%M%S", time.localtime(hour * self.hour_seconds))
@@ -71,11 +79,13 @@ class LandingFile:
         self.handle.write(b"".join(packets))
         self.handle.flush()
         os.fsync(self.handle.fileno())
+        if created:
+            fsync_dir(self.folder)
 
     def close(self) -> None:
         if self.handle is not None:
             self.handle.close()
-            os.replace(self.path, self.path.with_suffix(CLOSED))
+            replace_durably(self.path, self.path.with_suffix(CLOSED))
             # every closed file still here: one whose upload failed an hour ago goes with this one
             ship_all(self.folder, CLOSED)
             self.handle = self.path = None
@@ -91,7 +101,7 @@ class Receiver:
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
 
     def __post_init__(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.folder)
         close_open_files(self.folder)
         self.landing = LandingFile(self.folder, self.hour_seconds)
 

@@ -35,7 +35,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from connectors.lakefs import Lake
+from connectors.lakefs import Lake, make_dirs, replace_durably
 from connectors.modelling import iceberg
 from connectors.modelling.runner import DbtRun, manifest
 from connectors.settings import Settings
@@ -96,9 +96,11 @@ def _source(item: Publishable, zone: str) -> str:
 
 def _export(con: duckdb.DuckDBPyConnection, lake: Lake, select: str, path: str) -> None:
     """One Parquet file from a query. On object storage through the connection's registered filesystem: the
-    object appears once its upload completes."""
-    lake.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    object appears once its upload completes. Locally made durable (data and name) before any catalog or
+    manifest names it: DuckDB's COPY does not fsync."""
+    lake.make_dirs(path.rsplit("/", 1)[0])
     con.execute(f"copy ({select}) to '{lake.uri(path)}' (format parquet, compression zstd)")
+    lake.make_durable(path)
 
 
 def _schema_key(con: duckdb.DuckDBPyConnection, item: Publishable) -> str:
@@ -161,7 +163,7 @@ def _write_catalog(settings: Settings, version: str, published_at: str, marts: d
                    descriptions: dict[str, str]) -> Path:
     """A new catalog file of views over exactly ``marts``' files, swapped in with ``os.replace``."""
     target = settings.catalog
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target.parent)
     tmp = target.with_name(f".{target.name}.{version}.{os.getpid()}.inflight")
     lake = Lake(settings.lake)
     con = lake.register(duckdb.connect(str(tmp)))
@@ -182,8 +184,8 @@ def _write_catalog(settings: Settings, version: str, published_at: str, marts: d
         _meta_views(con, lake)
         con.execute("checkpoint")
     finally:
-        con.close()
-    os.replace(tmp, target)
+        con.close()  # DuckDB fdatasyncs the file at its checkpoint
+    replace_durably(tmp, target)
     return target
 
 
