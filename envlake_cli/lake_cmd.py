@@ -52,3 +52,19 @@ def show_log(
     print_table("load log", ["finished", "dataset", "status", "in", "landed", "new", "quarantined", "watermark"],
                 [[str(r["finished_at"])[:19], r["dataset"], r["status"], r["rows_in"], r["rows_landed"],
                   r["rows_written"], r["rows_quarantined"], r["watermark_after"]] for r in rows])
+
+
+@app.command("recover")
+def recover_cmd(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """Finish what killed ingests left: apply their committed transactions, remove their staged files and
+    temporaries. A transaction whose owner still runs is left alone. Every land does this for its dataset."""
+    from dataclasses import asdict
+
+    from connectors.transactions import recover
+
+    done = recover(Lake(Settings.from_env().lake))
+    if as_json:
+        print_json(asdict(done))
+        return
+    print_table("recovery", ["applied (committed)", "removed (uncommitted)", "temporaries removed"],
+                [[len(done.applied), len(done.removed), done.temporaries]])
