@@ -176,8 +176,8 @@ class Lake:
     def write_unlisted_parquet(self, table: pa.Table, path: str, **options: object) -> None:
         """Write one Parquet file where no reader looks (a transaction's staging folder): in place, its data
         fsynced, without a temporary and a rename. Its folder entry becomes durable with ``sync_dirs``, which
-        the caller runs once per folder rather than once per file."""
-        self.make_dirs(path.rsplit("/", 1)[0])
+        the caller runs once per folder rather than once per file (and so for the folders made here)."""
+        self.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
         if not self.is_local:
             with self.fs.open_output_stream(path) as out:
                 pq.write_table(table, out, compression="zstd", **options)

@@ -157,12 +157,12 @@ class Transaction:
     def commit(self) -> None:
         """Make the staged files' names durable, write the commit record, apply it."""
         self._check_open()
-        staged = [self.staged_path(f) for m in self.members for f in m.files]
-        self.lake.sync_dirs(_folders_up_to(self.lake.path(*TXN_ROOT), staged))
         doc = {"transaction": self.id, "committed_at": datetime.now(UTC).isoformat(),
                "runs": [{"record": m.record.summary(), "files": [_relative(self.lake, f) for f in m.files]}
                         for m in self.members]}
         try:
+            staged = [self.staged_path(f) for m in self.members for f in m.files]
+            self.lake.sync_dirs(_folders_up_to(self.lake.path(*TXN_ROOT), staged))
             self.lake.write_bytes(json.dumps(doc, ensure_ascii=False).encode(), f"{self.folder}/{COMMIT}")
         except BaseException as error:
             self.rollback(error)
