@@ -20,13 +20,12 @@ from connectors.http_api import HttpApiSource
 from connectors.lakefs import Lake
 from connectors.load_log import LoadRecord
 from connectors.settings import Settings
-from connectors.sources import Extract, Source, SourceError, redact
+from connectors.sources import Extract, Source, SourceError, failure_message, redact
 from connectors.sql_table import SqlTableSource
 from connectors.writer import LakeWriter, new_run_id
 from connectors.xlsx import XlsxLimits
 
 SQL_SCHEMES = ("postgresql", "postgres", "mysql", "mariadb", "sqlite")
-MAX_CAUSE_CHARS = 500  # a parser's message may quote a whole row
 
 
 class BatchFailed(SourceError):
@@ -35,17 +34,6 @@ class BatchFailed(SourceError):
     def __init__(self, records: list[LoadRecord]):
         self.records = records
         super().__init__("\n".join(r.message for r in records))
-
-
-def failure_message(dataset: str, where: str, exc: BaseException) -> str:
-    """One line: the dataset, the file or table, the cause."""
-    cause = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
-    cause = " ".join(cause.split()) or type(exc).__name__
-    if len(cause) > MAX_CAUSE_CHARS:
-        cause = cause[:MAX_CAUSE_CHARS] + "…"
-    location = where.split("#sha256:", 1)[0]
-    named = location.split("#", 1)[0]  # a table's identity is <database>#<table>; its errors name the database
-    return f"{dataset}: {cause}" if named in cause else f"{dataset}: cannot read {location}: {cause}"
 
 
 def default_source_url(contract: Contract, settings: Settings) -> str:
@@ -76,7 +64,8 @@ def make_source(contract: Contract, url: str, settings: Settings) -> Source:
             return Hj212FileSource(url.removeprefix("file://"))
         return FileSource(url.removeprefix("file://"),
                           XlsxLimits(settings.xlsx_max_bytes, settings.xlsx_max_rows))
-    raise SourceError(f"cannot read '{url}': use an http(s)://, postgresql://, mysql://, sqlite:/// URL or a path")
+    raise SourceError(f"cannot read '{redact(url)}': use an http(s)://, postgresql://, mysql://, sqlite:/// URL "
+                      "or a path")
 
 
 def same_content_landed(lake: Lake, dataset: str, identity: str) -> dict | None:

@@ -1,4 +1,4 @@
-"""What every source connector shares: the error it raises and how it names a source."""
+"""What every source connector shares: the error it raises, how it names a source, how a failed batch is told."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import sqlalchemy as sa
 
 from connectors.coercion import coerce
 from connectors.contracts import Contract
+
+MAX_CAUSE_CHARS = 500  # a parser's message may quote a whole row
 
 
 class SourceError(RuntimeError):
@@ -31,6 +33,17 @@ class Source(Protocol):
     identity: str
 
     def read(self, contract: Contract, watermark: str | None) -> Extract: ...
+
+
+def failure_message(dataset: str, where: str, exc: BaseException) -> str:
+    """One line: the dataset, the file or table, the cause."""
+    cause = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+    cause = " ".join(cause.split()) or type(exc).__name__
+    if len(cause) > MAX_CAUSE_CHARS:
+        cause = cause[:MAX_CAUSE_CHARS] + "…"
+    location = where.split("#sha256:", 1)[0]
+    named = location.split("#", 1)[0]  # a table's identity is <database>#<table>; its errors name the database
+    return f"{dataset}: {cause}" if named in cause else f"{dataset}: cannot read {location}: {cause}"
 
 
 def redact(url: str) -> str:

@@ -9,9 +9,9 @@ import pytest
 from connectors import files, load_log
 from connectors.contracts import load_contract
 from connectors.files import check_group_header, read_file
-from connectors.ingest import BatchFailed, failure_message, ingest, ingest_group
+from connectors.ingest import BatchFailed, ingest, ingest_group
 from connectors.lakefs import Lake
-from connectors.sources import SourceError
+from connectors.sources import SourceError, failure_message
 from tests.connectors.xlsx_craft import workbook
 
 ZH = ["联单编号", "联单状态", "明细序号", "废物代码"]
