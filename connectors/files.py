@@ -67,15 +67,19 @@ def _csv(blob: bytes, where: str) -> pa.Table:
     header = next(csv.reader(io.StringIO(text)), None)
     if not header:
         raise SourceError("the file is empty: no header row")
-    # Positional names, so that a header given twice is seen here rather than merged by the reader.
-    positional = [f"c{i}" for i in range(len(header))]
+    # The header is read as the first row of positional columns, so that a header given twice is seen
+    # here rather than passed on, and every column stays text (codes keep their leading zeros).
+    positional = [f"f{i}" for i in range(len(header))]
     table = pacsv.read_csv(
         io.BytesIO(text.encode("utf-8")),
-        read_options=pacsv.ReadOptions(column_names=positional, skip_rows=1),
+        read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),  # an address over two lines, quoted
         convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(positional, pa.string()),
                                              strings_can_be_null=True),
     )
-    return named_columns(header, [c.combine_chunks() for c in table.columns])
+    # a header cell such as "NA" reads as null to the CSV reader: its text is the csv module's
+    names = [column[0].as_py() or (header[i] if i < len(header) else None) for i, column in enumerate(table.columns)]
+    return named_columns(names, [column.combine_chunks()[1:] for column in table.columns])
 
 
 def _xlsx(blob: bytes, limits: XlsxLimits) -> pa.Table:

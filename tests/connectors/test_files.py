@@ -71,6 +71,11 @@ def test_codes_keep_their_leading_zeros_and_gb18030_is_read() -> None:
     assert table.to_pylist() == [{"行政区划代码": "033010", "名称": "西湖区"}]
 
 
+def test_a_quoted_value_over_two_lines_is_one_value() -> None:
+    blob = '地址,"备注\n（内部）",NA\n"西湖区\n文三路 1 号",,033\n'.encode("gb18030")
+    assert read_file(blob, "x.csv").to_pylist() == [{"地址": "西湖区\n文三路 1 号", "备注\n（内部）": None, "NA": "033"}]
+
+
 def test_a_file_group_is_parsed_once(env, tmp_path: Path, monkeypatch) -> None:
     opened = []
     real = openpyxl.load_workbook
