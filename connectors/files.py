@@ -89,12 +89,13 @@ def _xlsx(blob: bytes, limits: XlsxLimits) -> pa.Table:
 
 def read_file(blob: bytes, path: str, limits: XlsxLimits | None = None) -> pa.Table:
     """The file as one table with unique column names; SourceError names the file and the fault."""
+    suffix = path.rsplit(".", 1)[-1].lower()
     try:
-        if path.endswith(".parquet"):
+        if suffix == "parquet":
             table = pq.read_table(io.BytesIO(blob))
-        elif path.endswith((".jsonl", ".json")):
+        elif suffix in ("jsonl", "json"):
             table = pajson.read_json(io.BytesIO(blob))
-        elif path.endswith(".xlsx"):
+        elif suffix == "xlsx":
             return _xlsx(blob, limits or XlsxLimits())
         else:
             return _csv(blob, path)

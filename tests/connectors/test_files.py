@@ -73,7 +73,8 @@ def test_codes_keep_their_leading_zeros_and_gb18030_is_read() -> None:
 
 def test_a_quoted_value_over_two_lines_is_one_value() -> None:
     blob = '地址,"备注\n（内部）",NA\n"西湖区\n文三路 1 号",,033\n'.encode("gb18030")
-    assert read_file(blob, "x.csv").to_pylist() == [{"地址": "西湖区\n文三路 1 号", "备注\n（内部）": None, "NA": "033"}]
+    expected = {"地址": "西湖区\n文三路 1 号", "备注\n（内部）": None, "NA": "033"}
+    assert read_file(blob, "x.csv").to_pylist() == [expected]
 
 
 def test_a_file_group_is_parsed_once(env, tmp_path: Path, monkeypatch) -> None:
@@ -133,3 +134,8 @@ def test_failure_messages_name_dataset_place_and_cause() -> None:
         "permit: http://h/api/v1/permits failed after 3 attempts"
     long = failure_message("x", "f.csv#sha256:ab", SourceError("cannot read f.csv: " + "row\n" * 1000))
     assert "\n" not in long and len(long) < 600 and long.endswith("…")
+
+
+def test_the_extension_is_read_whatever_its_case() -> None:
+    with pytest.raises(SourceError, match=r"EXPORT\.XLSX: not an XLSX workbook: the file is not a zip archive"):
+        read_file(csv_bytes(ZH, [ROW]), "/drops/EXPORT.XLSX")
