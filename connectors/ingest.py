@@ -1,22 +1,39 @@
-"""Land one batch of a dataset from a source: the one path shared by DAGs, CLI and demo."""
+"""Land one batch of a dataset from a source: the one path shared by DAGs, CLI and demo.
+
+Every batch that does not land leaves a ``failed`` load-log row, written before the error is raised,
+whose message names the dataset, the file or table and the cause; the error (``BatchFailed``) carries
+those rows, so what a caller prints is what the load log holds. A file that feeds a file group is
+read and parsed once for all its datasets, before any of them lands: a fault of the file fails every
+one of them, each with its own row, and what remains after a good parse are row-level faults, which
+go to quarantine.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from connectors import load_log
-from connectors.contracts import Contract, load_contract, load_contracts
-from connectors.files import FileSource
+from connectors.contracts import Contract, load_contract
+from connectors.files import FileSource, group_of
 from connectors.hj212.source import Hj212FileSource
 from connectors.http_api import HttpApiSource
 from connectors.lakefs import Lake
 from connectors.load_log import LoadRecord
 from connectors.settings import Settings
-from connectors.sources import Source, SourceError
+from connectors.sources import Extract, Source, SourceError, failure_message, redact
 from connectors.sql_table import SqlTableSource
 from connectors.writer import LakeWriter, new_run_id
+from connectors.xlsx import XlsxLimits
 
 SQL_SCHEMES = ("postgresql", "postgres", "mysql", "mariadb", "sqlite")
+
+
+class BatchFailed(SourceError):
+    """A batch was not landed; its ``failed`` load-log rows, one per dataset, are written and carried here."""
+
+    def __init__(self, records: list[LoadRecord]):
+        self.records = records
+        super().__init__("\n".join(r.message for r in records))
 
 
 def default_source_url(contract: Contract, settings: Settings) -> str:
@@ -45,8 +62,10 @@ def make_source(contract: Contract, url: str, settings: Settings) -> Source:
     if scheme in ("file", "s3"):
         if contract.source["protocol"] == "hj212_tcp":
             return Hj212FileSource(url.removeprefix("file://"))
-        return FileSource(url.removeprefix("file://"))
-    raise SourceError(f"cannot read '{url}': use an http(s)://, postgresql://, mysql://, sqlite:/// URL or a path")
+        return FileSource(url.removeprefix("file://"),
+                          XlsxLimits(settings.xlsx_max_bytes, settings.xlsx_max_rows))
+    raise SourceError(f"cannot read '{redact(url)}': use an http(s)://, postgresql://, mysql://, sqlite:/// URL "
+                      "or a path")
 
 
 def same_content_landed(lake: Lake, dataset: str, identity: str) -> dict | None:
@@ -62,51 +81,94 @@ def same_content_landed(lake: Lake, dataset: str, identity: str) -> dict | None:
 
 def group_members(dataset: str, settings: Settings) -> list[str]:
     """The dataset and the others of its file group (landed from the same file), or the dataset alone."""
-    group = load_contract(dataset, settings.schemas_dir).source.get("file_group")
-    if not group:
-        return [dataset]
-    others = sorted(c.id for c in load_contracts(settings.schemas_dir).values()
-                    if c.source.get("file_group") == group and c.id != dataset)
-    return [dataset, *others]
+    contract = load_contract(dataset, settings.schemas_dir)
+    return [dataset, *sorted(c.id for c in group_of(contract) if c.id != dataset)]
+
+
+def _record_failures(lake: Lake, contracts: list[Contract], source: str, exc: BaseException, started: datetime,
+                     watermarks: dict[str, str | None]) -> BatchFailed:
+    """Write a ``failed`` row for each dataset, before anything is raised."""
+    records = []
+    for contract in contracts:
+        message = failure_message(contract.id, source, exc)
+        if len(contracts) > 1:
+            message += f"; nothing of file group {contract.source['file_group']} was landed"
+        wm = watermarks.get(contract.id)
+        record = LoadRecord(run_id=new_run_id(contract.id), dataset=contract.id, source=source, status="failed",
+                            watermark_before=wm, watermark_after=wm, message=message, started_at=started)
+        load_log.append(lake, record)
+        records.append(record)
+    return BatchFailed(records)
+
+
+def _skipped(lake: Lake, contract: Contract, identity: str, started: datetime) -> LoadRecord | None:
+    earlier = same_content_landed(lake, contract.id, identity)
+    if not earlier:
+        return None
+    record = LoadRecord(run_id=new_run_id(contract.id), dataset=contract.id, source=identity, status="skipped",
+                        started_at=started,
+                        message=f"this file's content was landed on {earlier['finished_at']:%Y-%m-%d %H:%M} "
+                                f"from {earlier['source'].split('#')[0]}")
+    load_log.append(lake, record)
+    return record
+
+
+def _read(source: Source, contracts: list[Contract], watermarks: dict[str, str | None]) -> dict[str, Extract]:
+    if isinstance(source, FileSource):
+        return source.read_group(contracts, watermarks)  # one parse of the file for all of them
+    return {c.id: source.read(c, watermarks[c.id]) for c in contracts}
+
+
+def land_from(contracts: list[Contract], url: str, settings: Settings, lake: Lake) -> list[LoadRecord]:
+    """Land one batch of each dataset from one source: read everything, then land. Raises BatchFailed,
+    after writing the failed rows, when the source cannot be read or parsed, whatever the exception."""
+    started = datetime.now(UTC)
+    try:
+        source = make_source(contracts[0], url, settings)
+        identity = source.identity
+    except Exception as exc:
+        raise _record_failures(lake, contracts, redact(url), exc, started, {}) from exc
+    records: dict[str, LoadRecord] = {}
+    for contract in contracts:
+        if (skipped := _skipped(lake, contract, identity, started)) is not None:
+            records[contract.id] = skipped
+    pending = [c for c in contracts if c.id not in records]
+    watermarks = {c.id: load_log.last_watermark(lake, c.id, identity) for c in pending}
+    try:
+        extracts = _read(source, pending, watermarks) if pending else {}
+    except Exception as exc:
+        raise _record_failures(lake, pending, identity, exc, started, watermarks) from exc
+    # A file group lands all of its datasets or none: this loop is where the writer's transaction
+    # (issue 17, branch h17-durable: stage every dataset's files, commit them with their load-log rows)
+    # wraps the landings. Until then a storage failure here can leave the earlier members landed.
+    writer = LakeWriter(lake)
+    for contract in pending:
+        extract = extracts[contract.id]
+        records[contract.id] = writer.land(contract, extract.table, source=identity, run_id=new_run_id(contract.id),
+                                           watermark_before=watermarks[contract.id],
+                                           watermark_after=extract.watermark_after, rejected=extract.rejected,
+                                           note=extract.note)
+    return [records[c.id] for c in contracts]
 
 
 def ingest_group(dataset: str, source_url: str | None = None, *, settings: Settings | None = None,
                  lake: Lake | None = None) -> list[LoadRecord]:
-    """Land a dataset, and the other datasets of its file group from the same file."""
+    """Land a dataset, and the other datasets of its file group from the same file, parsed once."""
     settings = settings or Settings.from_env()
     lake = lake or Lake(settings.lake)
-    return [ingest(member, source_url, settings=settings, lake=lake) for member in group_members(dataset, settings)]
+    contracts = [load_contract(member, settings.schemas_dir) for member in group_members(dataset, settings)]
+    return land_from(contracts, _source_url(contracts[0], source_url, settings), settings, lake)
 
 
 def ingest(dataset: str, source_url: str | None = None, *, settings: Settings | None = None,
            lake: Lake | None = None) -> LoadRecord:
-    """Read one batch from the source and land it. Raises SourceError when the source cannot be read."""
+    """Read one batch from the source and land it. Raises BatchFailed (a SourceError) when the source
+    cannot be read, after recording the failed batch in the load log."""
     settings = settings or Settings.from_env()
     lake = lake or Lake(settings.lake)
     contract = load_contract(dataset, settings.schemas_dir)
-    url = source_url or default_source_url(contract, settings)
-    source = make_source(contract, url, settings)
-    try:
-        identity = source.identity
-    except OSError as exc:
-        raise SourceError(f"cannot read {url}: {exc}") from exc
-    run_id = new_run_id(dataset)
-    started = datetime.now(UTC)
-    earlier = same_content_landed(lake, dataset, identity)
-    if earlier:
-        record = LoadRecord(run_id=run_id, dataset=dataset, source=identity, status="skipped", started_at=started,
-                            message=f"this file's content was landed on {earlier['finished_at']:%Y-%m-%d %H:%M} "
-                                    f"from {earlier['source'].split('#')[0]}")
-        load_log.append(lake, record)
-        return record
-    watermark = load_log.last_watermark(lake, dataset, identity)
-    try:
-        extract = source.read(contract, watermark)
-    except SourceError as exc:
-        load_log.append(lake, LoadRecord(run_id=run_id, dataset=dataset, source=identity, status="failed",
-                                         watermark_before=watermark, watermark_after=watermark,
-                                         message=str(exc), started_at=started))
-        raise
-    return LakeWriter(lake).land(contract, extract.table, source=identity, run_id=run_id,
-                                 watermark_before=watermark, watermark_after=extract.watermark_after,
-                                 rejected=extract.rejected, note=extract.note)
+    return land_from([contract], _source_url(contract, source_url, settings), settings, lake)[0]
+
+
+def _source_url(contract: Contract, source_url: str | None, settings: Settings) -> str:
+    return source_url or default_source_url(contract, settings)

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# An XLSX export is refused beyond these (unzipped bytes, data rows): far above a department's daily
+# export (thousands of rows, a few MB), far below what stalls a parse (a 1 MB file can unzip to 1 GB).
+XLSX_MAX_BYTES = 256 * 2**20
+XLSX_MAX_ROWS = 500_000
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class Settings:
     # How many outlets' data loggers send HJ 212 packets in the demo (the first N; all when unset). The
     # end-to-end tests send a few hundred: the Airflow, dbt and Superset work around them is the same.
     sim_loggers: int | None = None
+    xlsx_max_bytes: int = XLSX_MAX_BYTES
+    xlsx_max_rows: int = XLSX_MAX_ROWS
 
     def api_url(self, owner_department: str) -> str:
         """A department serves its own API: the monitoring centre the stations, the bureau the permits."""
@@ -72,6 +78,8 @@ class Settings:
             catalog=Path(env.get("ENVLAKE_CATALOG", str(_local_base(lake) / "_meta" / "catalog" / "envlake.duckdb"))),
             keep_published_versions=int(env.get("ENVLAKE_KEEP_PUBLISHED_VERSIONS", "3")),
             sim_loggers=int(env["ENVLAKE_SIM_LOGGERS"]) if env.get("ENVLAKE_SIM_LOGGERS") else None,
+            xlsx_max_bytes=int(env.get("ENVLAKE_XLSX_MAX_BYTES", str(XLSX_MAX_BYTES))),
+            xlsx_max_rows=int(env.get("ENVLAKE_XLSX_MAX_ROWS", str(XLSX_MAX_ROWS))),
         )
 
 

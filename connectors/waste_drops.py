@@ -1,12 +1,14 @@
 """The solid-waste centre's export files dropped into ``ENVLAKE_LANDING/waste``: each is landed once
-(its content hash is in the load log) into every dataset of its file group, then moved to ``archive/``."""
+(its content hash is in the load log) into every dataset of its file group, then moved to ``archive/``.
+A file that cannot be read stays where it is, with its failed load-log rows, and does not hold back
+the files after it; the run then raises with every failed file's rows."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from connectors.ingest import ingest_group
+from connectors.ingest import BatchFailed, ingest_group
 from connectors.lakefs import Lake
 from connectors.load_log import LoadRecord
 from connectors.settings import Settings
@@ -23,11 +25,18 @@ def ingest_drops(dataset: str = "waste_manifest", settings: Settings | None = No
     folder = drop_folder(settings)
     lake = Lake(settings.lake)
     records: list[LoadRecord] = []
+    failed: list[LoadRecord] = []
     for path in sorted(p for pattern in PATTERNS for p in folder.glob(pattern)):
-        landed = ingest_group(dataset, str(path), settings=settings, lake=lake)
+        try:
+            landed = ingest_group(dataset, str(path), settings=settings, lake=lake)
+        except BatchFailed as exc:
+            failed += exc.records
+            continue
         records += landed
         if all(r.status in ("success", "skipped") for r in landed):
             archive = folder / "archive"
             archive.mkdir(exist_ok=True)
             shutil.move(str(path), archive / path.name)
+    if failed:
+        raise BatchFailed(failed)
     return records

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Annotated
 
+import pyarrow.fs as pafs
 import typer
 
 from connectors.lakefs import Lake
@@ -38,24 +40,64 @@ def build(as_json: Annotated[bool, typer.Option("--json", help="Print the catalo
                   f"{len(doc['sources'])} source datasets)", highlight=False)
 
 
+# The catalogue's pages are named by dataset ids: plain ASCII, no escapes. Any other request path
+# (a folder, "..", an encoded slash, a backslash, a megabyte of path) is not a page.
+PAGE = re.compile(r"(?:[A-Za-z0-9_-]+/){0,3}[A-Za-z0-9_-]+\.(?:html|json)")
+MAX_PATH = 256
+ALLOWED_METHODS = "GET, HEAD"
+
+
+def page_name(request_path: str) -> str | None:
+    """The page a request path names, or None."""
+    path = request_path.split("?", 1)[0].split("#", 1)[0]
+    if len(path) > MAX_PATH or not path.startswith("/"):
+        return None
+    path = path[1:] or "index.html"
+    return path if PAGE.fullmatch(path) else None
+
+
 def handler_for(lake: Lake, folder: str) -> type[BaseHTTPRequestHandler]:
     class CatalogueHandler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0].lstrip("/") or "index.html"
-            if ".." in path.split("/"):
-                self.send_error(404)
+        def _page(self) -> tuple[str, bytes] | None:
+            name = page_name(self.path)
+            if name is None:
+                return None
+            path = f"{folder}/{name}"
+            try:
+                if lake.fs.get_file_info(path).type != pafs.FileType.File:
+                    return None
+                data = lake.read_bytes(path)
+            except OSError:  # removed or rewritten between the look and the read
+                return None
+            return None if data is None else (name, data)
+
+        def _answer(self, with_body: bool) -> None:
+            page = self._page()
+            if page is None:
+                self.send_error(404, "not a page of the catalogue")
                 return
-            data = lake.read_bytes(f"{folder}/{path}")
-            if data is None:
-                self.send_error(404, "not in the catalogue")
-                return
-            kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            name, data = page
+            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
             self.send_response(200)
-            self.send_header("Content-Type", f"{kind}; charset=utf-8" if kind.startswith("text") or
-                             kind.endswith("json") else kind)
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if with_body:
+                self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._answer(with_body=True)
+
+        def do_HEAD(self) -> None:
+            self._answer(with_body=False)
+
+        def _not_allowed(self) -> None:
+            self.send_response(405)
+            self.send_header("Allow", ALLOWED_METHODS)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
 
         def log_message(self, format: str, *args: object) -> None:
             pass

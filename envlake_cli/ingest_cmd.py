@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from connectors.contracts import ContractError
-from connectors.ingest import ingest_group
+from connectors.ingest import BatchFailed, ingest_group
 from connectors.sources import SourceError
 from envlake_cli.output import fail, print_json, print_table
 
@@ -25,9 +25,13 @@ def ingest(
         records = ingest_group(dataset, source)
     except ContractError as exc:
         fail(str(exc), "fix the contract or name a dataset that has one")
-    except SourceError as exc:
-        fail(f"{dataset}: {exc}", "check that the source is running and the URL is right")
-    except Exception as exc:  # a storage failure: the load log holds it too
+    except BatchFailed as exc:  # its message is the load log's, row for row
+        if as_json:
+            print_json([r.summary() for r in exc.records])
+        fail(str(exc), f"recorded as failed in the load log (`envlake lake log {exc.records[0].dataset}`)")
+    except SourceError as exc:  # before any batch: no source configured for the dataset
+        fail(f"{dataset}: {exc}", "pass --from")
+    except Exception as exc:  # raised by the lake writer, which recorded the failed batch itself
         fail(f"{dataset}: landing failed: {type(exc).__name__}: {exc}", "see `envlake lake log` and the lake's storage")
     if as_json:
         summaries = [r.summary() for r in records]

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(width=None if Console().is_terminal else 140)
@@ -15,7 +16,9 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, hint: str = "") -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}" + (f" — {hint}" if hint else ""), highlight=False)
+    """One line on stderr, the message as it is (a file named ``export[1].csv`` is not markup), exit 1."""
+    text = escape(message) + (f" — {escape(hint)}" if hint else "")
+    err_console.print(f"[bold red]error:[/] {text}", highlight=False)
     raise typer.Exit(code=1)
 
 
