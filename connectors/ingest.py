@@ -138,16 +138,24 @@ def land_from(contracts: list[Contract], url: str, settings: Settings, lake: Lak
         extracts = _read(source, pending, watermarks) if pending else {}
     except Exception as exc:
         raise _record_failures(lake, pending, identity, exc, started, watermarks) from exc
-    # A file group lands all of its datasets or none: this loop is where the writer's transaction
-    # (issue 17, branch h17-durable: stage every dataset's files, commit them with their load-log rows)
-    # wraps the landings. Until then a storage failure here can leave the earlier members landed.
+    # A file group lands all of its datasets or none: one transaction stages every dataset's files and
+    # commits them with their load-log rows; a failure rolls all of them back, each with a failed row.
     writer = LakeWriter(lake)
-    for contract in pending:
-        extract = extracts[contract.id]
-        records[contract.id] = writer.land(contract, extract.table, source=identity, run_id=new_run_id(contract.id),
+    landing: list[LoadRecord] = []
+    txn = writer.transaction()
+    try:
+        with txn:
+            for contract in pending:
+                extract = extracts[contract.id]
+                landing.append(writer.land(contract, extract.table, source=identity,
+                                           run_id=new_run_id(contract.id),
                                            watermark_before=watermarks[contract.id],
                                            watermark_after=extract.watermark_after, rejected=extract.rejected,
-                                           note=extract.note)
+                                           note=extract.note, transaction=txn))
+    except Exception as exc:
+        rolled_back = [m.record for m in txn.members]
+        raise BatchFailed(rolled_back or landing) from exc
+    records.update({r.dataset: r for r in landing})
     return [records[c.id] for c in contracts]
 
 

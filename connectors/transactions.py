@@ -183,14 +183,20 @@ class Transaction:
         for member in self.members:
             record = member.record
             record.status = "failed"
-            record.rows_written, record.files = 0, []  # nothing of it is in the lake
+            # nothing of it is in the lake, and its rows are still at the source for the next run
+            record.rows_in = record.rows_landed = record.rows_quarantined = 0
+            record.rows_written = record.rows_already_landed = 0
+            record.quarantine_reasons, record.files = {}, []
             record.message = member.error if member.error else (
-                f"rolled back with its transaction, nothing of it landed: {reason}")
+                f"{record.dataset}: rolled back with its transaction, nothing of it landed; {reason}")
             record.finished_at = datetime.now(UTC)
             load_log.append(self.lake, record)
 
     def _cause(self, member: Member) -> str:
-        return f"{member.record.dataset} ({member.record.source}) failed: {member.error}"
+        error = member.error or ""
+        if error.startswith(f"{member.record.dataset}: "):  # the writer's messages name dataset and source
+            return error
+        return f"{member.record.dataset} ({member.record.source}) failed: {error}"
 
     def _check_open(self) -> None:
         if self.state != "open":

@@ -284,7 +284,8 @@ class LakeWriter:
             record.status = "success"
         except Exception as exc:
             record.status = "failed"
-            record.message = member.error = f"{type(exc).__name__}: {exc}"
+            where = source.split("#sha256:", 1)[0]
+            record.message = member.error = f"{contract.id}: landing from {where} failed: {type(exc).__name__}: {exc}"
             record.finished_at = datetime.now(UTC)
             raise
         record.finished_at = datetime.now(UTC)

@@ -371,3 +371,23 @@ def test_a_file_that_is_not_there(env, lake: Lake, tmp_path: Path) -> None:
     path = tmp_path / "manifests.xlsx"
     result = envlake("ingest", "waste_manifest", "--from", str(path))
     assert_failed_whole(result, lake, GROUP, str(path), "no such file")
+
+
+def test_a_storage_failure_in_the_second_dataset_lands_neither(env, lake: Lake, tmp_path: Path, export,
+                                                               monkeypatch) -> None:
+    """The file parses, the manifests are written, then writing the items fails: one transaction holds both,
+    so neither lands and both say so."""
+    path = write_csv(tmp_path / "manifests_20260101.csv", ZH, export)
+    write = __import__("connectors.writer", fromlist=["LakeWriter"]).LakeWriter._write
+
+    def full_disk_for_items(self, target: str, table) -> None:
+        if "/waste_manifest_item/" in target:
+            raise OSError(28, "No space left on device")
+        write(self, target, table)
+
+    monkeypatch.setattr("connectors.writer.LakeWriter._write", full_disk_for_items)
+    result = envlake("ingest", "waste_manifest", "--from", str(path))
+    failed = assert_failed_whole(result, lake, GROUP, str(path))
+    by_dataset = {r["dataset"]: r["message"] for r in failed}
+    assert "No space left on device" in by_dataset["waste_manifest_item"]
+    assert "rolled back with its transaction" in by_dataset["waste_manifest"]
