@@ -10,6 +10,7 @@ tests/dashboards, built once per worker).
 
 from __future__ import annotations
 
+import ast
 import json
 import uuid
 from pathlib import Path
@@ -246,4 +247,5 @@ def test_sql_lab_creates_and_changes_no_file(deployed: DeployedSuperset, tmp_pat
     # what ran is what cannot write on a read-only database
     assert set(answered) <= {"call checkpoint()", "force checkpoint", "vacuum", "call pragma_version()"}, answered
     assert lock["external"] is False and lock["locked"] is True
-    assert all(f.startswith("lakero://") or f.endswith(".duckdb.tmp/") for f in lock["folders"])
+    folders = lock["folders"] if isinstance(lock["folders"], list) else ast.literal_eval(lock["folders"])
+    assert folders and all(f.startswith("lakero://") or f.endswith(".duckdb.tmp/") for f in folders), folders
