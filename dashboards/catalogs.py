@@ -137,8 +137,8 @@ def _write_districts(catalog: Path, lake: Lake, marts: dict[str, Any], version: 
             def write(tmp: Path, code: str = code) -> None:
                 # 16 KB blocks: a district's share of each mart is small, and 256 KB blocks made 3 MB files of 200 KB
                 con.execute(f"attach {_literal(str(tmp))} as district (block_size 16384)")
+                con.execute("begin")  # one commit per file, not one per table
                 try:
-                    con.execute("begin")  # one commit per file, not one per table
                     con.execute("create schema district.shared")
                     for rule in rules:
                         params = {"code": code} if rule.column else None
@@ -147,6 +147,9 @@ def _write_districts(catalog: Path, lake: Lake, marts: dict[str, Any], version: 
                     con.execute("create table district.main.envlake_publish as select $version as version, "
                                 "$code as district_code", {"version": version, "code": code})
                     con.execute("commit")
+                except BaseException:
+                    con.execute("rollback")
+                    raise
                 finally:
                     con.execute("detach district")
             _swap(write, district_catalog(catalog, code), version)

@@ -102,7 +102,8 @@ class ReadOnlyLake(AbstractFileSystem):
         super().__init__(**kwargs)
         self.inner = inner
         self.local = isinstance(inner, LocalFileSystem)
-        self.readable = tuple(self._normal(r) for r in readable)
+        self.readable = tuple(os.path.realpath(r) if self.local else posixpath.normpath(r)
+                              for r in (self._strip_protocol(r) for r in readable))
 
     @classmethod
     def _strip_protocol(cls, path: Any) -> str:
@@ -111,17 +112,16 @@ class ReadOnlyLake(AbstractFileSystem):
             text = text[len(PROTOCOL) + 3:]
         return text.rstrip("/") or "/"
 
-    def _normal(self, path: str) -> str:
-        stripped = self._strip_protocol(path)
-        return os.path.realpath(stripped) if self.local else posixpath.normpath(stripped)
+    def _inside(self, path: str) -> bool:
+        return any(path == r or path.startswith(r.rstrip("/") + "/") for r in self.readable)
 
     def _allowed(self, path: Any) -> str:
-        """The path, normalised, when it lies in a readable folder; refused otherwise (``..``, symbolic links
-        and other protocols included)."""
+        """The path, normalised, when it lies in a readable folder; refused otherwise (``..`` and other
+        protocols included)."""
         if not isinstance(path, str) or "://" in self._strip_protocol(path):
             raise ReadOnlyRefused(f"not a lake path: {path!r}")
-        normal = self._normal(path)
-        if not any(normal == r or normal.startswith(r.rstrip("/") + "/") for r in self.readable):
+        normal = posixpath.normpath(self._strip_protocol(path))
+        if not self._inside(normal):
             raise ReadOnlyRefused(f"not readable here: {path}")
         return normal
 
@@ -129,6 +129,10 @@ class ReadOnlyLake(AbstractFileSystem):
         if mode != "rb":
             raise ReadOnlyRefused(f"the lake is read-only here: {path} ({mode})")
         target = self._allowed(path)
+        # a file's contents only through a path whose symbolic links, resolved, stay inside (listing a folder
+        # resolves none: os.path.realpath on every name was most of a glob's cost)
+        if self.local and not self._inside(target := os.path.realpath(target)):
+            raise ReadOnlyRefused(f"not readable here: {path}")
         if self.local:
             fd = os.open(target, os.O_RDONLY)
             return _PositionalFile(lambda at, n: os.pread(fd, n, at), os.fstat(fd).st_size, lambda: os.close(fd))
