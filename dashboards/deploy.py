@@ -1,10 +1,17 @@
 """``envlake dashboards deploy``: the asset bundle, then roles, users and row-level security, all idempotent.
 
 Assets go through ``/api/v1/assets/import/`` (matched by UUID: a second deploy overwrites, never
-duplicates). Roles, users and RLS rules are looked up by name and created or updated to match
-``assets/departments.yaml``. A district branch's role gets read access to the dashboards' database and a
-Regular RLS filter on ``district_code``; a Base filter ``1=0`` denies every other role (leaders and
-branches excepted), so a role nobody listed sees nothing.
+duplicates); the database is Superset's city catalog (dashboards/catalogs.py), and superset_config.py sends
+each district branch to its own district's catalog instead. Roles, users and RLS rules are looked up by name
+and created or updated to match ``assets/departments.yaml``:
+
+- a district branch's role reads the district datasets only (``datasource_access`` on each, not the whole
+  database: it lists no schema it has no dataset in), with a Regular RLS filter on ``district_code``;
+- the leaders' role reads every dataset;
+- no role but Superset's admin reads the action log;
+- Base filters ``1=0`` deny every other role: on the district datasets all but the leaders and branches, on
+  the lake's records (the health dashboard) all but the leaders. Their data holds the branches first (their
+  catalog has no other district's rows); the filters are the second wall.
 """
 
 from __future__ import annotations
@@ -13,13 +20,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from dashboards import catalogs
 from dashboards.bundle import ASSETS, DATABASE_NAME, build_bundle, load_definitions
 from dashboards.client import SupersetClient
+from dashboards.departments import ADMIN_ROLE, load_departments
 
 BASE_RULE = "envlake 默认拒绝（未授权角色不可见）"
-# What a department user needs besides row access: read dashboards, charts and datasets; no SQL Lab.
+RECORDS_BASE_RULE = "envlake 默认拒绝（数据湖运行记录仅领导可见）"
+# What a department user needs besides row access: read dashboards, charts and datasets; no SQL Lab, no
+# action log (``Log`` holds the admin's SQL Lab text), no database-wide access.
 READ_PERMISSIONS = {
     ("can_read", "Dashboard"), ("can_read", "Chart"), ("can_read", "Dataset"), ("can_read", "Database"),
     ("can_explore_json", "Superset"), ("can_dashboard", "Superset"), ("can_slice", "Superset"),
@@ -30,7 +39,7 @@ READ_PERMISSIONS = {
     ("can_write", "DashboardPermalinkRestApi"), ("can_time_range", "Api"), ("can_query", "Api"),
     ("can_query_form_data", "Api"), ("can_read", "CurrentUserRestApi"), ("can_get", "Datasource"),
     ("can_read", "SecurityRestApi"), ("can_list", "SavedQuery"), ("can_external_metadata", "Datasource"),
-    ("can_samples", "Datasource"), ("can_recent_activity", "Log"), ("can_read", "Log")
+    ("can_samples", "Datasource"),
 }
 
 
@@ -86,44 +95,55 @@ def _ensure_rls(client: SupersetClient, name: str, filter_type: str, tables: lis
         client.post("/api/v1/rowlevelsecurity/", payload)
 
 
+def _dataset_access(ids: dict[str, int], names: dict[str, str]) -> set[tuple[str, str]]:
+    """``datasource_access`` on each dataset (Superset's permission name for it)."""
+    return {("datasource_access", f"[{DATABASE_NAME}].[{names[n]}](id:{i})") for n, i in ids.items()}
+
+
 def deploy(client: SupersetClient, catalog: Path, folder: Path = ASSETS) -> DeployReport:
+    """Deploy the dashboards of ``folder`` reading the lake whose readers' catalog is ``catalog``."""
     report = DeployReport()
-    client.import_assets(build_bundle(catalog, catalog_uri(catalog), folder))
+    city = catalogs.city_catalog(catalog)
+    if not city.exists():
+        raise FileNotFoundError(f"no Superset catalog at {city}: publish, or run `envlake models sync-catalog`")
+    client.import_assets(build_bundle(catalog, catalog_uri(city), folder))
     datasets_def, dashboards = load_definitions(folder)
     report.charts = sum(len(row) for d in dashboards for row in d["rows"])
     for d in dashboards:
         found = client.find("dashboard", "dashboard_title", d["title"])
         report.dashboards[d["title"]] = found[0]["id"] if found else -1
     database = client.find("database", "database_name", DATABASE_NAME)[0]
-    dataset_ids = {}
+    dataset_ids, table_names = {}, {}
     for ds in datasets_def:
         name = ds["table"] if "table" in ds and "sql" not in ds else ds["name"]
         rows = [r for r in client.find("dataset", "table_name", name) if r["database"]["id"] == database["id"]]
-        dataset_ids[ds["name"]] = rows[0]["id"]
-    district_tables = [dataset_ids[ds["name"]] for ds in datasets_def if ds.get("district")]
+        dataset_ids[ds["name"]], table_names[ds["name"]] = rows[0]["id"], name
+    district_ids = {d["name"]: dataset_ids[d["name"]] for d in datasets_def if d.get("district")}
+    records_ids = {n: i for n, i in dataset_ids.items() if n not in district_ids}
 
-    departments = yaml.safe_load((folder / "departments.yaml").read_text(encoding="utf-8"))
+    departments = load_departments(folder)
     password = os.environ.get("ENVLAKE_DASHBOARD_PASSWORD", "envlake-demo")
-    database_access = ("database_access", f"[{DATABASE_NAME}].(id:{database['id']})")
-    access = _permission_ids(client, READ_PERMISSIONS | {database_access})
-    leader_role = _ensure_role(client, departments["leaders"]["role"])
-    client.post(f"/api/v1/security/roles/{leader_role}/permissions", {"permission_view_menu_ids": access})
-    report.roles.append(departments["leaders"]["role"])
-    for user in departments["leaders"]["users"]:
+    leader_access = _permission_ids(client, READ_PERMISSIONS | _dataset_access(dataset_ids, table_names))
+    district_access = _permission_ids(client, READ_PERMISSIONS | _dataset_access(district_ids, table_names))
+    leader_role = _ensure_role(client, departments.leader_role)
+    client.post(f"/api/v1/security/roles/{leader_role}/permissions", {"permission_view_menu_ids": leader_access})
+    report.roles.append(departments.leader_role)
+    for user in departments.leaders:
         _ensure_user(client, user["username"], user["name"], [leader_role], password)
         report.users.append(user["username"])
-    allowed_roles = [leader_role, _ensure_role(client, "Admin")]  # the admin deploys and checks the charts
-    for district in departments["districts"]:
-        role_name = f"区县分局-{district['name']}"
-        role = _ensure_role(client, role_name)
-        client.post(f"/api/v1/security/roles/{role}/permissions", {"permission_view_menu_ids": access})
-        _ensure_rls(client, f"{role_name} 本区数据", "Regular", district_tables, [role],
-                    f"district_code = '{district['code']}'", "district_code")
-        _ensure_user(client, district["username"], f"{district['name']}分局", [role], password)
-        allowed_roles.append(role)
-        report.roles.append(role_name)
-        report.users.append(district["username"])
-        report.rls_rules.append(f"{role_name} 本区数据")
-    _ensure_rls(client, BASE_RULE, "Base", list(dataset_ids.values()), allowed_roles, "1=0")
-    report.rls_rules.append(BASE_RULE)
+    city_roles = [leader_role, _ensure_role(client, ADMIN_ROLE)]  # the admin deploys and checks the charts
+    district_roles = []
+    for district in departments.districts:
+        role = _ensure_role(client, district.role)
+        client.post(f"/api/v1/security/roles/{role}/permissions", {"permission_view_menu_ids": district_access})
+        _ensure_rls(client, f"{district.role} 本区数据", "Regular", list(district_ids.values()), [role],
+                    f"district_code = '{district.code}'", "district_code")
+        _ensure_user(client, district.username, f"{district.name}分局", [role], password)
+        district_roles.append(role)
+        report.roles.append(district.role)
+        report.users.append(district.username)
+        report.rls_rules.append(f"{district.role} 本区数据")
+    _ensure_rls(client, BASE_RULE, "Base", list(district_ids.values()), city_roles + district_roles, "1=0")
+    _ensure_rls(client, RECORDS_BASE_RULE, "Base", list(records_ids.values()), city_roles, "1=0")
+    report.rls_rules += [BASE_RULE, RECORDS_BASE_RULE]
     return report

@@ -2,8 +2,8 @@
 
 Superset 6.1 pins clash with Airflow's, so it lives in ``dashboards/superset/.venv`` from its own lock
 (``dashboards/superset/uv.lock``). Its home (metadata SQLite, secret key, pid and log) is ``.superset/``
-unless ``SUPERSET_HOME`` says otherwise. It reads the lake only through the read-only catalog, with DuckDB
-locked to the published zones (see superset_config.py).
+unless ``SUPERSET_HOME`` says otherwise. It reads the lake only through its own read-only catalogs
+(dashboards/catalogs.py), every DuckDB connection locked down (see superset_config.py).
 """
 
 from __future__ import annotations
@@ -22,13 +22,15 @@ import httpx
 
 from connectors.lakefs import Lake
 from connectors.settings import Settings
+from dashboards import catalogs
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE / "superset"
 VENV = PROJECT / ".venv"
 CONFIG = HERE / "superset_config.py"
-# The lake folders Superset's DuckDB may read: published data, and the records the health dashboard shows.
-READABLE = (("curated",), ("shared",), ("_meta", "quality", "results"), ("_meta", "freshness"),
+# The lake folders Superset's city catalog may read: the shared zone, and the records the health dashboard
+# shows (never curated/: no dashboard reads it). A district's catalog reads no folder at all (dashboards/catalogs.py).
+READABLE = (("shared",), ("_meta", "quality", "results"), ("_meta", "freshness"),
             ("_meta", "publish_log"), ("_meta", "load_log"), ("_meta", "alerts"), ("_meta", "audit"))
 
 
@@ -69,6 +71,7 @@ class Superset:
         allowed = json.dumps([lake.uri(lake.path(*parts)) for parts in READABLE])
         return {**os.environ, "SUPERSET_HOME": str(self.home), "SUPERSET_CONFIG_PATH": str(CONFIG),
                 "ENVLAKE_SUPERSET_ALLOWED_DIRS": allowed, "FLASK_APP": "superset.app:create_app()",
+                "ENVLAKE_SUPERSET_CATALOGS": str(catalogs.folder(settings.catalog).resolve()),
                 "PYTHONWARNINGS": "ignore"}
 
     def executable(self, name: str) -> str:

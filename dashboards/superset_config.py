@@ -7,6 +7,7 @@ once. Superset runs in its own virtual environment (dashboards/superset/); nothi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -45,10 +46,21 @@ APP_NAME = "杭州生态环境数据驾驶舱"
 FEATURE_FLAGS = {"DASHBOARD_RBAC": True, "ROW_LEVEL_SECURITY": True, "EMBEDDED_SUPERSET": False}
 WTF_CSRF_ENABLED = True
 TALISMAN_ENABLED = False
-PREVENT_UNSAFE_DB_CONNECTIONS = False  # the DuckDB catalog is a local file; its connection is locked down
+PREVENT_UNSAFE_DB_CONNECTIONS = True  # no SQLite or shillelagh database: they read and write local files
 SQLLAB_CTAS_NO_LIMIT = False
 ROW_LIMIT = 50000
 SUPERSET_WEBSERVER_TIMEOUT = 120
+
+
+def _load_lake_readonly():
+    """dashboards/lake_readonly.py, loaded by path from beside this file (no envlake import here)."""
+    spec = importlib.util.spec_from_file_location("envlake_lake_readonly", Path(__file__).with_name("lake_readonly.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lake_readonly = _load_lake_readonly()
 
 
 def _object_store():
@@ -65,35 +77,90 @@ def _object_store():
     return s3fs.S3FileSystem(**options)
 
 
+def _readable() -> tuple[list[str], object]:
+    """The lake folders the city catalog's views read, as lake paths, and the filesystem holding them."""
+    from fsspec.implementations.local import LocalFileSystem
+
+    listed = os.environ.get("ENVLAKE_SUPERSET_ALLOWED_DIRS", "")
+    # a JSON list (object-store URIs hold ':'), or local folders separated by os.pathsep
+    folders = json.loads(listed) if listed.startswith("[") else [d for d in listed.split(os.pathsep) if d]
+    if any(f.startswith("s3://") for f in folders):
+        return [f.removeprefix("s3://") for f in folders], _object_store()
+    return folders, LocalFileSystem()
+
+
+# Superset's catalogs (written by envlake's publish, dashboards/catalogs.py): roles.json says which role reads
+# which catalog file.
+CATALOGS = Path(os.environ["ENVLAKE_SUPERSET_CATALOGS"]) if os.environ.get("ENVLAKE_SUPERSET_CATALOGS") else None
+
+
+class LakeAccessRefused(PermissionError):
+    """This user, or this database, may not read the lake."""
+
+
+def _roles() -> dict:
+    if CATALOGS is None:
+        raise LakeAccessRefused("ENVLAKE_SUPERSET_CATALOGS is not set: no catalog to read")
+    try:
+        return json.loads((CATALOGS / "roles.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LakeAccessRefused(f"no readable {CATALOGS / 'roles.json'}: publish, or `envlake models sync-catalog`") \
+            from exc
+
+
+def _catalog_for(username: str | None, security_manager) -> Path:
+    """A district branch's role reads its own district's catalog (even beside another role); the admin and the
+    leaders read the city's; anyone else nothing."""
+    roles = _roles()
+    user = security_manager.find_user(username=username) if username else None
+    names = {r.name for r in user.roles} if user else set()
+    districts = {roles["districts"][n] for n in names if n in roles["districts"]}
+    if len(districts) > 1:
+        raise LakeAccessRefused(f"{username} holds several district roles: which district is unclear")
+    if districts:
+        return CATALOGS / districts.pop()
+    if names & set(roles["city"]["roles"]):
+        return CATALOGS / roles["city"]["catalog"]
+    raise LakeAccessRefused(f"{username or 'this request'} has no role that reads the lake")
+
+
+def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):
+    """Every connection goes to the catalog file the user's role reads, read-only, whatever the database's
+    URI or extra say: connection options an admin could add (extensions to preload, filesystems, settings) are
+    dropped, and a database other than DuckDB is refused. The connect hook below then locks it down."""
+    if uri.get_backend_name() != "duckdb":
+        raise LakeAccessRefused("only envlake's DuckDB catalogs are data sources here")
+    catalog = _catalog_for(username, security_manager)
+    if not catalog.exists():
+        raise LakeAccessRefused(f"{catalog.name} is not written yet: publish, or `envlake models sync-catalog`")
+    agent = params.get("connect_args", {}).get("config", {}).get("custom_user_agent")
+    config = {"custom_user_agent": agent} if agent else {}
+    return (uri.set(database=str(catalog), query={"access_mode": "read_only"}),
+            {**params, "connect_args": {"config": config}})
+
+
 def _lock_down_duckdb() -> None:
-    """Every DuckDB connection Superset opens may read the published zones only: SQL Lab cannot read
-    other files (``read_csv('/etc/passwd')``), attach databases or switch the lock off again. The order
-    matters: ``allowed_directories`` cannot change once external access is off."""
+    """Every DuckDB connection Superset opens is locked before its first query (dashboards/lake_readonly.py):
+    the city catalog reads the published zones through the read-only ``lakero://`` filesystem and nothing else;
+    any other DuckDB file (a district's catalog) opens no file at all. No connection can write a file, load
+    an extension or unlock itself. The settings belong to the DuckDB instance, which all connections to one
+    file share, so they are set once, under a lock, and read back on every connection."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    listed_dirs = os.environ.get("ENVLAKE_SUPERSET_ALLOWED_DIRS", "")
-    # a JSON list (object-store URIs hold ':'), or local folders separated by os.pathsep
-    allowed = json.loads(listed_dirs) if listed_dirs.startswith("[") else \
-        [d for d in listed_dirs.split(os.pathsep) if d]
+    readable, inner = _readable()
     lock = threading.Lock()
 
     @event.listens_for(Engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:
         if "duckdb" not in type(dbapi_connection).__module__ and "duckdb" not in type(dbapi_connection).__name__:
             return
-        # Connections to one file share a DuckDB instance, and these settings are the instance's: a later
-        # connection finds them already set (and could not change them). Threads connect concurrently.
         with lock:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("select current_setting('enable_external_access')")
-            if cursor.fetchone()[0]:
-                if any(d.startswith("s3://") for d in allowed):
-                    dbapi_connection.register_filesystem(_object_store())
-                listed = ", ".join("'" + d.replace("'", "''").rstrip("/") + "/'" for d in allowed)
-                cursor.execute(f"set allowed_directories = [{listed}]")
-                cursor.execute("set enable_external_access = false")
-            cursor.close()
+            path = dbapi_connection.execute(
+                "select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+            city = CATALOGS is not None and path and \
+                os.path.realpath(path) == os.path.realpath(CATALOGS / _roles()["city"]["catalog"])
+            lake_readonly.lock_down(dbapi_connection, readable if city else [], inner)
 
 
 _lock_down_duckdb()

@@ -14,6 +14,8 @@ WORKDIR /opt/superset
 COPY dashboards/superset/pyproject.toml dashboards/superset/uv.lock ./
 RUN uv sync --locked --no-install-project
 COPY dashboards/superset_config.py ./superset_config.py
+# the read-only lake filesystem superset_config.py loads from beside itself
+COPY dashboards/lake_readonly.py ./lake_readonly.py
 RUN useradd --uid 50001 --home-dir /opt/superset --no-create-home superset \
  && mkdir -p /opt/superset/home && chown superset /opt/superset/home
 USER superset

@@ -35,6 +35,10 @@ def deploy_dashboards(url: str | None = None) -> dict:
     settings = Settings.from_env()
     if not settings.catalog.exists():
         fail(f"no published catalog at {settings.catalog}", "run `make demo` or `envlake models build` first")
+    from dashboards.catalogs import city_catalog
+
+    if not city_catalog(settings.catalog).exists():  # a lake published before Superset had catalogs of its own
+        fail(f"no Superset catalog at {city_catalog(settings.catalog)}", "run `envlake models sync-catalog`")
     try:
         with SupersetClient(url or superset.url, superset.admin_user, superset.admin_password) as client:
             report = deploy(client, settings.catalog)

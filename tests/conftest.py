@@ -6,8 +6,10 @@ import json
 import os
 import resource
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -19,6 +21,7 @@ from simulators import permit_api
 from simulators.demo_sources import free_port
 
 SEED, START = 20260101, "2026-01-01"
+T = TypeVar("T")
 TESTS = Path(__file__).resolve().parent
 
 
@@ -39,11 +42,12 @@ def pytest_configure(config: pytest.Config) -> None:
 # Celery cluster); then three quick files to wait behind them; then the longer of the rest.
 LONGEST_FIRST = ("tests/e2e/test_demo.py", "tests/e2e/test_demo_s3.py", "tests/cluster/test_celery.py",
                  "tests/docker/", "tests/connectors/test_credit_code.py", "tests/connectors/test_contracts.py",
-                 "tests/dashboards/", "tests/models/test_spark.py", "tests/dags/", "tests/models/")
+                 "tests/dashboards/", "tests/security/test_superset.py", "tests/models/test_spark.py", "tests/dags/",
+                 "tests/models/")
 # Folders whose files share a session fixture's lake (modelled_lake, catalogued) go to one worker as one unit,
 # so that the lake is built once, not once on every worker that runs one of them (four builds in CI).
 SHARED_LAKE_FOLDERS = {"tests/models/": "modelled_lake", "tests/dashboards/": "modelled_lake",
-                       "tests/access/": "catalogued"}
+                       "tests/security/test_superset.py": "modelled_lake", "tests/access/": "catalogued"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -87,6 +91,21 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         with (Path(CPU_DIR) / f"{worker}.jsonl").open("a") as out:
             out.write(json.dumps({"test": item.nodeid, "cpu_s": round(_cpu_seconds() - before, 2)}) + "\n")
+
+
+_ONCE: dict[str, object] = {}
+
+
+def once_per_process(request: pytest.FixtureRequest, key: str, make: Callable[[], AbstractContextManager[T]]) -> T:
+    """A session fixture's value, made once per process. A fixture imported into another folder's conftest or
+    module is a second fixture to pytest, with a session value of its own: the modelled lake was built once
+    per folder that imports it, even on one worker. Torn down when the session ends."""
+    if key not in _ONCE:
+        stack = ExitStack()
+        _ONCE[key] = stack.enter_context(make())
+        request.config.add_cleanup(stack.close)
+        request.config.add_cleanup(lambda: _ONCE.pop(key, None))
+    return _ONCE[key]  # type: ignore[return-value]
 
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -1,7 +1,8 @@
 """Write-audit-publish: marts built and tested in the build area are published to ``curated/`` and ``shared/``.
 
 A publish exports the marts as Parquet, then swaps in a new read-only catalog file of views over
-exactly those files (``os.replace``: readers see the old set or the new one, never a mix) and writes
+exactly those files (``os.replace``: readers see the old set or the new one, never a mix), and Superset's
+catalogs beside it (``dashboards.catalogs``: one per district branch holding its rows only), and writes
 the version's manifest (``_meta/publish/versions/<id>.json``, and ``current.json``), then commits the same
 files to the marts' Iceberg tables as one snapshot each (``connectors.modelling.iceberg``). Files are never
 changed once written, so a version can reuse files of the one before:
@@ -26,6 +27,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +41,7 @@ from connectors.lakefs import Lake, make_dirs, replace_durably
 from connectors.modelling import iceberg
 from connectors.modelling.runner import DbtRun, manifest
 from connectors.settings import Settings
+from dashboards import catalogs as superset_catalogs
 
 PUBLISH_ZONES = ("curated", "shared")
 PUBLISH_LOG_SCHEMA = pa.schema([
@@ -206,14 +209,18 @@ def catalog_version(path: Path) -> str | None:
 def sync_catalog(settings: Settings) -> tuple[str, bool] | None:
     """Bring this host's catalog file (``ENVLAKE_CATALOG``) to the version ``current.json`` names, for a
     reader (Superset, a department's DuckDB) on a host other than the publisher's. Returns the version and
-    whether the file was rewritten (not when it already shows that version); None when nothing is published."""
+    whether a file was rewritten (not when it already shows that version); None when nothing is published.
+    Superset's catalogs (dashboards/catalogs.py) come along."""
     state = current(Lake(settings.lake))
     if state is None:
         return None
-    if catalog_version(settings.catalog) == state["version"]:
-        return state["version"], False
-    _write_catalog(settings, state["version"], state["published_at"], state["marts"], state.get("descriptions", {}))
-    return state["version"], True
+    readers = catalog_version(settings.catalog) == state["version"]
+    superset = superset_catalogs.written_version(settings.catalog) == state["version"]
+    if not readers:
+        _write_catalog(settings, state["version"], state["published_at"], state["marts"], state.get("descriptions", {}))
+    if not superset:
+        superset_catalogs.write(settings, state["version"], state["published_at"], state["marts"], _meta_views)
+    return state["version"], not (readers and superset)
 
 
 # Views over the lake's own records, read at query time (new results show without a new publish).
@@ -234,9 +241,9 @@ def _empty_view_sql(schema: pa.Schema) -> str:
     return f"select {', '.join(columns)} where false"
 
 
-def _meta_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+def _meta_views(con: duckdb.DuckDBPyConnection, lake: Lake, uri: Callable[[str], str] | None = None) -> None:
     """The lake's records as views; a record type with no file yet gets an empty view of its schema, when
-    known (it fills from the next publish on)."""
+    known (it fills from the next publish on). ``uri`` names the files (``lake.uri`` by default)."""
     from access.audit import AUDIT_SCHEMA
     from connectors.load_log import LOAD_LOG_SCHEMA
     from quality.results import RESULT_SCHEMA
@@ -247,7 +254,7 @@ def _meta_views(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
         if view in ANCHORED and not lake.files("_meta", *parts):
             lake.write_parquet(known[view].empty_table(), lake.path("_meta", *parts, ANCHORED[view], "empty.parquet"))
         if lake.files("_meta", *parts):
-            glob = lake.uri(lake.path("_meta", *parts)) + "/**/*.parquet"
+            glob = (uri or lake.uri)(lake.path("_meta", *parts)) + "/**/*.parquet"
             con.execute(f"create view lake_meta.{view} as select * from read_parquet('{glob}', "
                         "hive_partitioning = true, union_by_name = true)")
         elif view in known:
@@ -391,6 +398,7 @@ def publish(settings: Settings | None = None, run: DbtRun | None = None,
         published_at = datetime.now(UTC)
         descriptions = {i.name: i.description for i in items if i.description}
         catalog = _write_catalog(settings, version, published_at.isoformat(), marts, descriptions)
+        superset_catalogs.write(settings, version, published_at.isoformat(), marts, _meta_views)
         state = {"version": version, "published_at": published_at.isoformat(), "models": rows,
                  "catalog": str(catalog), "marts": marts, "descriptions": descriptions, "gates": timings}
         _write_json(lake, lake.path("_meta", "publish", "versions", f"{version}.json"), state)

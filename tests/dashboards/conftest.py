@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from dashboards.deploy import DeployReport, deploy
 from dashboards.service import Superset
 from quality.dynamic_update import check
 from quality.landed import validate_landed
-from tests.conftest import free_port
+from tests.conftest import free_port, once_per_process
 from tests.models.conftest import ModelledLake, modelled_lake  # noqa: F401 - the session fixture, shared
 
 ARTIFACTS = Path(os.environ.get("ENVLAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
@@ -34,7 +35,14 @@ class DeployedSuperset:
 
 
 @pytest.fixture(scope="session")
-def deployed(modelled_lake: ModelledLake, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedSuperset]:  # noqa: F811
+def deployed(request: pytest.FixtureRequest, modelled_lake: ModelledLake,  # noqa: F811
+             tmp_path_factory: pytest.TempPathFactory) -> DeployedSuperset:
+    """Started and deployed once per worker, for tests/dashboards and tests/security/test_superset.py."""
+    return once_per_process(request, "deployed", lambda: _deployed(modelled_lake, tmp_path_factory))
+
+
+@contextmanager
+def _deployed(modelled_lake: ModelledLake, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedSuperset]:  # noqa: F811
     settings = modelled_lake.settings
     validate_landed(settings)  # the health dashboard's records: batch results and freshness, then a publish
     check(settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from connectors.modelling.build import CycleResult, build_and_publish
 from connectors.settings import Settings
 from simulators.demo_sources import land_every_feed, scratch_environment
 from simulators.ground_truth import read_ground_truth
-from tests.conftest import SEED, START
+from tests.conftest import SEED, START, once_per_process
 
 DAY = 9
 OUTLETS = 300
@@ -45,13 +46,19 @@ def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
         monkeypatch.setenv(key, value)
 
 
-@pytest.fixture(scope="session")
-def modelled_lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelledLake]:
+@contextmanager
+def _modelled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelledLake]:
     with scratch_environment(tmp_path_factory.mktemp("modelled"), SEED, START) as settings:
         sent = land_every_feed(settings, DAY, OUTLETS)
         cycle = build_and_publish(settings)
         yield ModelledLake(settings, cycle, read_ground_truth(Path(settings.sim_dir) / "ground_truth", DAY), sent,
                            lake_env())
+
+
+@pytest.fixture(scope="session")
+def modelled_lake(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> ModelledLake:
+    """Built once per worker, for every folder that uses it (tests/conftest.py's scheduler sends them to one)."""
+    return once_per_process(request, "modelled_lake", lambda: _modelled(tmp_path_factory))
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from connectors.lakefs import Lake
 from connectors.modelling.build import build_and_publish
 from connectors.modelling.publish import PublishBlocked, catalog_version, current, sync_catalog
 from connectors.settings import Settings
+from dashboards import catalogs as superset_catalogs
 from tests.catalog_reader import CatalogReader
 from tests.models.conftest import ModelledLake, apply_env
 
@@ -110,6 +111,10 @@ def test_a_reader_hosts_catalog_is_brought_to_the_published_version(modelled_lak
     assert json.loads(synced.output) == {"version": state["version"], "rewritten": True,
                                          "catalog": str(reader_catalog)}
     assert catalog_version(reader_catalog) == state["version"]
+    # Superset's catalogs come along (dashboards/catalogs.py), the same files as the publisher's
+    assert superset_catalogs.written_version(reader_catalog) == state["version"]
+    assert sorted(p.name for p in superset_catalogs.folder(reader_catalog).iterdir()) == \
+        sorted(p.name for p in superset_catalogs.folder(modelled_lake.settings.catalog).iterdir())
 
     def described_views(path: Path) -> set[tuple]:
         con = duckdb.connect(str(path), read_only=True)
@@ -127,6 +132,9 @@ def test_a_reader_hosts_catalog_is_brought_to_the_published_version(modelled_lak
 
     again = runner.invoke(app, ["sync-catalog", "--json"])
     assert again.exit_code == 0 and json.loads(again.output)["rewritten"] is False
+    (superset_catalogs.folder(reader_catalog) / "district-330106.duckdb").unlink()  # one missing: written again
+    assert sync_catalog(Settings.from_env()) == (state["version"], True)
+    assert superset_catalogs.written_version(reader_catalog) == state["version"]
 
     stale = duckdb.connect(str(reader_catalog))  # a catalog of an older version is replaced
     stale.execute("update lake_meta.publish set version = 'older'")
