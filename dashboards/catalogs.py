@@ -25,7 +25,7 @@ import duckdb
 import yaml
 from fsspec.implementations.local import LocalFileSystem
 
-from connectors.lakefs import Lake, s3_filesystem
+from connectors.lakefs import Lake, replace_durably, s3_filesystem
 from connectors.settings import Settings
 from dashboards import lake_readonly
 from dashboards.bundle import ASSETS
@@ -106,7 +106,7 @@ def _swap(write: Callable[[Path], None], target: Path, version: str) -> None:
     tmp.unlink(missing_ok=True)
     try:
         write(tmp)
-        os.replace(tmp, target)
+        replace_durably(tmp, target)  # DuckDB fdatasyncs the file at its closing checkpoint
     finally:
         tmp.unlink(missing_ok=True)
 
