@@ -21,12 +21,14 @@ from importlib.resources import files
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from access.audit import KEPT_CHARS
@@ -148,7 +150,7 @@ class RequestGuard:
                 body, refused = await self._body(scope, receive, tracking_send)
                 if refused:
                     return
-                receive = _replay(body)
+                receive = _replay(body, receive)
             await self.app(scope, receive, tracking_send)
         except Exception as exc:  # the last wall: one line out, one audit row in
             if isinstance(exc, InternalError):
@@ -184,26 +186,28 @@ class RequestGuard:
             return bytes(kept), False
         if size <= PARSE_CEILING:
             text, text_digest = _sent_query(bytes(kept))
-        else:
-            text, text_digest = (bytes(kept[:4 * KEPT_CHARS]) + b"\n...\n" + tail).decode("utf-8", "replace"), None
+        else:  # too large to read as JSON: its first and last bytes, and the digest of all of it
+            text = (bytes(kept[:4 * KEPT_CHARS]) + b"\n...\n" + tail).decode("utf-8", "replace")
+            text_digest = digest.hexdigest()
         reason = f"request body of {size:,} bytes is above the limit of {limit:,} ({SETTING_BYTES})"
         self.service.record_refusal(_token(scope.get("headers", [])), _action(scope["path"]), "refused", reason,
-                                    text, text_digest or digest.hexdigest())
+                                    text, text_digest)
         await JSONResponse({"detail": reason}, status_code=400)(scope, receive, send)
         return b"", True
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read already, then the client's own messages (a streamed answer listens for its disconnect)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replay() -> Message:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
+    return replay
 
 
 def _validation_reason(exc: RequestValidationError) -> str:
@@ -239,6 +243,40 @@ def _docs(app: FastAPI) -> None:
                               redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png", with_google_fonts=False)
 
 
+def _problem(status: int, exc: Exception, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+
+def _handlers(app: FastAPI, service: AccessService) -> None:
+    """Each refusal its status; an invalid request or an HTTP error of the framework audited too."""
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        reason = _validation_reason(exc)
+        text, digest = _sent_query(exc.body) if _action(request.url.path) == "query" else (str(request.url.query), None)
+        service.record_refusal(_token(request.headers.items()), _action(request.url.path), "refused", reason,
+                               text, digest)
+        return JSONResponse({"detail": reason}, status_code=422)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        service.record_refusal(_token(request.headers.items()), _action(request.url.path), "refused",
+                               f"{exc.status_code}: {str(exc.detail)[:200]}", request.url.path)
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Unauthorized, lambda r, e: _problem(401, e, {"WWW-Authenticate": "Bearer"}))
+    app.add_exception_handler(Refused, lambda r, e: _problem(403, e))
+    app.add_exception_handler(NotFound, lambda r, e: _problem(404, e))
+    app.add_exception_handler(BadRequest, lambda r, e: _problem(400, e))
+    app.add_exception_handler(QueryFailed, lambda r, e: _problem(400, e))
+    app.add_exception_handler(QueryTimeout, lambda r, e: _problem(422, e))
+    app.add_exception_handler(NothingPublished, lambda r, e: _problem(503, e))
+    app.add_exception_handler(SessionUnsafe, lambda r, e: _problem(503, e))
+    app.add_exception_handler(InternalError, lambda r, e: _problem(500, e))
+    app.add_exception_handler(ValueError, lambda r, e: _problem(400, e))
+
+
 def create_app(service: AccessService) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -255,27 +293,7 @@ def create_app(service: AccessService) -> FastAPI:
     app.add_middleware(RequestGuard, service=service)
     _docs(app)
 
-    def problem(status: int, exc: Exception, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
-
-    async def invalid(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        reason = _validation_reason(exc)
-        text, digest = _sent_query(exc.body) if _action(request.url.path) == "query" else (str(request.url.query), None)
-        service.record_refusal(_token(request.headers.items()), _action(request.url.path), "refused", reason,
-                               text, digest)
-        return JSONResponse({"detail": reason}, status_code=422)
-
-    app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(Unauthorized, lambda r, e: problem(401, e, {"WWW-Authenticate": "Bearer"}))
-    app.add_exception_handler(Refused, lambda r, e: problem(403, e))
-    app.add_exception_handler(NotFound, lambda r, e: problem(404, e))
-    app.add_exception_handler(BadRequest, lambda r, e: problem(400, e))
-    app.add_exception_handler(QueryFailed, lambda r, e: problem(400, e))
-    app.add_exception_handler(QueryTimeout, lambda r, e: problem(422, e))
-    app.add_exception_handler(NothingPublished, lambda r, e: problem(503, e))
-    app.add_exception_handler(SessionUnsafe, lambda r, e: problem(503, e))
-    app.add_exception_handler(InternalError, lambda r, e: problem(500, e))
+    _handlers(app, service)
 
     @app.get("/health", summary="Is the service up, and which version is published")
     def health() -> dict[str, Any]:
@@ -321,9 +339,5 @@ def create_app(service: AccessService) -> FastAPI:
               responses={**ROWS, **ERRORS}, response_class=Response)
     def query(dept: Dept, body: QueryRequest) -> Response:
         return _respond(service.query(dept, body.sql, body.clear, body.limit, fmt=body.format))
-
-    @app.exception_handler(ValueError)
-    async def value_error(request: Request, exc: ValueError) -> JSONResponse:
-        return problem(400, exc)
 
     return app

@@ -7,8 +7,9 @@ down before anything else happens. This is the first wall; the SQL gate (``acces
   otherwise allow its temporary directory), then ``enable_external_access`` is switched off. Any other path,
   however it is spelled (a glob, another version folder, ``_meta/``, ``~``, ``..``), is refused by DuckDB.
 - Every setting is read back; if one differs, or a probe of a path outside the list is not refused, the
-  service refuses to serve (``SessionUnsafe``). Then the configuration is locked: no ATTACH, INSTALL or
-  SET can change it.
+  service refuses to serve (``SessionUnsafe``). Then the configuration is locked: no SET or RESET changes
+  it, and no ATTACH of a file or INSTALL/LOAD of an extension passes (an in-memory ATTACH, which reads
+  nothing, does: the gate refuses it).
 - A file on the list can still be written by ``COPY … TO`` (DuckDB checks the path, not the direction):
   only the gate keeps COPY, EXPORT and every other statement but one SELECT out.
 - The time limit is a deadline for the whole request. DuckDB drops an interrupt that arrives while a query

@@ -276,18 +276,21 @@ def _with_limit(statement: exp.Query, rows: int) -> exp.Query:
     return exp.select("*").from_(statement.subquery("q")).limit(rows)
 
 
-# DuckDB's own reading of the text that will run
-_parsers = threading.local()
+# DuckDB's own reading of the text that will run: one connection for the process, used under a lock (a parse
+# takes well under a millisecond). Not one per thread: a DuckDB connection left in a worker thread's locals
+# aborted the interpreter at exit ("exception not rethrown").
+_parser: duckdb.DuckDBPyConnection | None = None
+_parser_lock = threading.Lock()
 
 
 def _duckdb_parse(sql: str) -> dict[str, Any]:
-    con = getattr(_parsers, "con", None)
-    if con is None:  # only parses, but is locked like any session all the same
-        con = duckdb.connect(":memory:")
-        con.execute("set enable_external_access = false")
-        con.execute("set lock_configuration = true")
-        _parsers.con = con
-    return json.loads(con.execute("select json_serialize_sql(?)", [sql]).fetchall()[0][0])
+    global _parser
+    with _parser_lock:
+        if _parser is None:  # only parses, but is locked like any session all the same
+            _parser = duckdb.connect(":memory:")
+            _parser.execute("set enable_external_access = false")
+            _parser.execute("set lock_configuration = true")
+        return json.loads(_parser.execute("select json_serialize_sql(?)", [sql]).fetchall()[0][0])
 
 
 def _verify_in_duckdb(sql: str, tables: set[str]) -> None:
@@ -296,7 +299,11 @@ def _verify_in_duckdb(sql: str, tables: set[str]) -> None:
     except duckdb.Error as exc:
         raise SqlRefused(f"not valid SQL for DuckDB: {_first_line(exc)}") from None
     if tree.get("error"):
-        raise SqlRefused(f"not valid SQL for DuckDB: {tree.get('error_message', 'unknown error')[:300]}")
+        message = str(tree.get("error_message", "unknown error"))
+        if "expression depth" in message:
+            raise SqlTooLarge(f"query nested deeper than DuckDB parses (1000 levels of expressions): keep it within "
+                              f"{SETTING_DEPTH}")
+        raise SqlRefused(f"not valid SQL for DuckDB: {message[:300]}")
     if len(tree.get("statements", [])) != 1:
         raise SqlRefused("send exactly one SELECT")
     _walk_duckdb(tree["statements"][0], tables)
