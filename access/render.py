@@ -3,6 +3,7 @@
 - CSV and Arrow are written record batch by record batch and sent as a stream of those chunks; the cap
   (``ENVLAKE_ACCESS_MAX_RESPONSE_BYTES``) is checked after each batch, so an answer that would pass it is
   refused, naming the setting, before a byte is sent, and never more than the cap plus one batch is held.
+- CSV cannot hold a list, struct, map or interval: those are written as text (JSON for the nested ones).
 - CSV text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab
   or a carriage return: OWASP's CSV-injection rule) get a leading single quote. Only this output is
   changed: the lake, JSON and Arrow keep the value as it is.
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -79,11 +81,31 @@ def _is_text(kind: pa.DataType) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
 
 
-def neutralise_formulas(table: pa.Table) -> pa.Table:
-    """Text cells a spreadsheet would read as a formula, prefixed with a single quote."""
+@functools.lru_cache(maxsize=256)
+def _csv_writes(kind: pa.DataType) -> bool:
+    """Whether Arrow's CSV writer takes this type as it is (it refuses lists, structs, maps and intervals)."""
+    try:
+        pacsv.write_csv(pa.table({"c": pa.nulls(1, kind)}), pa.BufferOutputStream())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return False
+    return True
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, (list, dict)) else str(value)
+
+
+def for_csv(table: pa.Table) -> pa.Table:
+    """What CSV can hold: a list, struct or map as its JSON text, and text cells a spreadsheet would read as a
+    formula prefixed with a single quote."""
     columns = []
     for column in table.columns:
         kind = column.type
+        if not _csv_writes(kind):
+            column, kind = pa.chunked_array([pa.array([_as_text(v) for v in column.to_pylist()], pa.string())]), \
+                pa.string()
         if pa.types.is_dictionary(kind) and _is_text(kind.value_type):
             column, kind = column.cast(kind.value_type), kind.value_type
         if _is_text(kind):
@@ -100,7 +122,7 @@ def _batches(table: pa.Table, fmt: Format, cap: int, check_time: Callable[[], No
     size = 0
     stream = pa.PythonFile(sink, mode="w")
     if fmt == "csv":
-        table = neutralise_formulas(table)
+        table = for_csv(table)
         writer: Any = pacsv.CSVWriter(stream, table.schema)
     else:
         writer = pa.ipc.new_stream(stream, table.schema)

@@ -30,7 +30,7 @@ from connectors.lakefs import Lake
 from tests.access.conftest import Api, access_settings, catalogued  # noqa: F401 -- the shared lake fixture
 from tests.models.conftest import ModelledLake
 
-OLD_VERSION = "version=20200101T000000000000-canary"
+OLD_VERSION = "version=20200101t000000000000-canary"  # lower case: the gate folds case, a file path must not
 CJK = re.compile("[\u4e00-\u9fff]")
 
 
