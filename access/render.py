@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -141,11 +142,20 @@ def _batches(table: pa.Table, fmt: Format, cap: int, check_time: Callable[[], No
     return out
 
 
+def _json(body: dict[str, Any]) -> bytes:
+    """orjson (several times faster: the JSON answer is where the service spends its time), with dates and times
+    written as ``str`` writes them, as the service always has; the standard library for what orjson refuses."""
+    try:
+        return orjson.dumps(body, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
+
+
 def render(table: pa.Table, fmt: Format, meta: dict[str, Any], cap: int,
            check_time: Callable[[], None] = lambda: None) -> Rendered:
     """``table`` as ``fmt``; ``meta``: the JSON answer's other fields. Raises ResponseTooLarge."""
     if fmt == "json":
-        body = json.dumps({**meta, "rows": table.to_pylist()}, ensure_ascii=False, default=str).encode("utf-8")
+        body = _json({**meta, "rows": table.to_pylist()})
         if len(body) > cap:
             raise _too_large(len(body), cap)
         return Rendered(JSON_MEDIA_TYPE, [body])
