@@ -1,14 +1,18 @@
-"""The access audit: every request to the shared data, granted or refused, as Parquet in ``_meta/audit/``.
+"""The access audit: every request to the shared data, granted, refused or failed, as Parquet in ``_meta/audit/``.
 
-One row per request: who (department), when, what (dataset or query text), how many rows went out, and
-whether it was granted, refused or failed, and why. Rows are buffered and written in small files
+One row per request: who (department), when, through what (api or cli), what was asked (the dataset, or the
+query: its SHA-256, its length, and the text itself, or its first and last 1,000 characters when longer),
+what was read (the views, and each ``view.column`` read anywhere in the query, with those read masked and
+those given in the clear by a grant), how many rows and bytes went out, and whether it was granted,
+refused or failed, and why. Rows are buffered and written in small files
 (``_meta/audit/date=<day>/<time>-<id>.parquet``) at most ``flush_seconds`` apart, and on shutdown; with
 ``flush_seconds=0`` each row is written at once (the command line). The catalog shows them as
-``lake_meta.audit``.
+``lake_meta.audit``. Columns are only ever added: readers unify files by column name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import uuid
@@ -26,24 +30,48 @@ AUDIT_SCHEMA = pa.schema([
     ("channel", pa.string()), ("action", pa.string()), ("dataset", pa.string()), ("query", pa.string()),
     ("outcome", pa.string()), ("reason", pa.string()), ("rows", pa.int64()), ("clear_columns", pa.string()),
     ("duration_ms", pa.float64()),
+    # since issue 17
+    ("query_sha256", pa.string()), ("query_chars", pa.int64()), ("query_tail", pa.string()),
+    ("columns_read", pa.string()), ("masked_columns", pa.string()), ("response_bytes", pa.int64()),
 ])
 OUTCOMES = ("granted", "refused", "failed", "recorded")  # recorded: a step on departments or grants
+KEPT_CHARS = 1_000  # a query longer than twice this keeps its first and its last KEPT_CHARS characters
+
+
+def query_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() if text else ""
 
 
 @dataclass
 class AuditEvent:
     department: str
     channel: str  # api or cli
-    action: str  # list, describe, fetch, query, auth
+    action: str  # list, describe, fetch, query, auth, request
     outcome: str
-    dataset: str = ""
-    query: str = ""
+    dataset: str = ""  # the dataset, or the views a query read, comma-separated
+    query: str = ""  # the query (or the fetch request) as sent; its first KEPT_CHARS characters when longer
     reason: str = ""
     rows: int = 0
     clear_columns: str = ""  # conditional columns given in the clear, comma-separated
     duration_ms: float = 0.0
     requested_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    query_sha256: str = ""
+    query_chars: int = 0
+    query_tail: str = ""  # its last KEPT_CHARS characters, when the text is longer than twice that
+    columns_read: str = ""  # view.column of every column read, comma-separated
+    masked_columns: str = ""  # of those, the conditional columns read masked
+    response_bytes: int = 0
+
+    def with_query(self, text: str, digest: str | None = None) -> AuditEvent:
+        """Records ``text`` (its digest given when the text itself is not all there, as for an oversized body)."""
+        self.query_sha256 = digest or query_digest(text)
+        self.query_chars = len(text)
+        if len(text) > 2 * KEPT_CHARS:
+            self.query, self.query_tail = text[:KEPT_CHARS], text[-KEPT_CHARS:]
+        else:
+            self.query, self.query_tail = text, ""
+        return self
 
 
 class AuditLog:
@@ -60,6 +88,9 @@ class AuditLog:
     def record(self, event: AuditEvent) -> None:
         if event.outcome not in OUTCOMES:
             raise ValueError(f"audit outcome {event.outcome!r} is not one of {OUTCOMES}")
+        for name, value in vars(event).items():  # a lone surrogate sent in JSON would fail the whole file
+            if isinstance(value, str):
+                setattr(event, name, value.encode("utf-8", "backslashreplace").decode("utf-8"))
         with self._lock:
             self._rows.append(event)
         if self.flush_seconds <= 0:
@@ -115,7 +146,11 @@ def read_audit(lake: Lake, department: str | None = None) -> pa.Table:
     files = lake.files("_meta", "audit")
     if not files:
         return AUDIT_SCHEMA.empty_table()
-    table = lake.read_files(files).select(AUDIT_SCHEMA.names).cast(AUDIT_SCHEMA)
+    table = lake.read_files(files)
+    for f in AUDIT_SCHEMA:  # files written before a column was added
+        if f.name not in table.column_names:
+            table = table.append_column(f.name, pa.nulls(table.num_rows, f.type))
+    table = table.select(AUDIT_SCHEMA.names).cast(AUDIT_SCHEMA)
     if department:
         import pyarrow.compute as pc
         table = table.filter(pc.equal(table.column("department"), department))

@@ -3,7 +3,11 @@
 - ``ENVLAKE_ACCESS_DB``: SQLAlchemy URL of the grants database (default: SQLite in the lake's ``_meta/access/``;
   ``postgresql+psycopg2://…`` in production).
 - ``ENVLAKE_ACCESS_HOST`` / ``ENVLAKE_ACCESS_PORT``: where ``envlake serve`` listens (127.0.0.1:8780).
-- ``ENVLAKE_ACCESS_MAX_ROWS`` (10000), ``ENVLAKE_ACCESS_TIMEOUT`` (20 s): a request's row and time limits.
+- ``ENVLAKE_ACCESS_MAX_ROWS`` (10000), ``ENVLAKE_ACCESS_TIMEOUT`` (20 s): a request's row limit, and its time
+  limit (the whole request: checks, filters, the query, writing the answer).
+- ``ENVLAKE_ACCESS_MAX_RESPONSE_BYTES`` (32 MiB): the largest answer sent; a larger one is refused (400).
+- ``ENVLAKE_ACCESS_MAX_QUERY_BYTES`` (65536): the largest request body, and query on the command line.
+- ``ENVLAKE_ACCESS_MAX_SQL_DEPTH`` (32): how deeply a query may nest brackets and CASE.
 - ``ENVLAKE_AUDIT_FLUSH_SECONDS`` (1): how long audit rows may wait in memory before they are written.
 """
 
@@ -13,8 +17,9 @@ import os
 from dataclasses import dataclass
 
 from access.audit import AuditLog
-from access.engine import Limits
+from access.limits import MAX_RESPONSE_BYTES, Limits
 from access.service import AccessService
+from access.sqlguard import MAX_DEPTH, MAX_QUERY_BYTES
 from access.store import AccessStore, default_url
 from connectors.lakefs import Lake
 from connectors.settings import Settings, _local_base
@@ -37,7 +42,11 @@ class AccessSettings:
             port=int(env.get("ENVLAKE_ACCESS_PORT", "8780")),
             limits=Limits(max_rows=int(env.get("ENVLAKE_ACCESS_MAX_ROWS", "10000")),
                           timeout_s=float(env.get("ENVLAKE_ACCESS_TIMEOUT", "20")),
-                          threads=int(env.get("ENVLAKE_ACCESS_THREADS", "2"))),
+                          threads=int(env.get("ENVLAKE_ACCESS_THREADS", "2")),
+                          max_query_bytes=int(env.get("ENVLAKE_ACCESS_MAX_QUERY_BYTES", str(MAX_QUERY_BYTES))),
+                          max_sql_depth=int(env.get("ENVLAKE_ACCESS_MAX_SQL_DEPTH", str(MAX_DEPTH))),
+                          max_response_bytes=int(env.get("ENVLAKE_ACCESS_MAX_RESPONSE_BYTES",
+                                                         str(MAX_RESPONSE_BYTES)))),
             audit_flush_seconds=float(env.get("ENVLAKE_AUDIT_FLUSH_SECONDS", "1")),
         )
 

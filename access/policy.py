@@ -34,10 +34,15 @@ class View:
             return "clear"
         return "clear (granted)" if column in self.clear else "masked"
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The Parquet files it reads: curated/ when a grant shows columns in the clear, shared/ otherwise. The
+        session may open these files and no other (``access.engine``)."""
+        return self.dataset.curated_files if self.clear else self.dataset.shared_files
+
     def select_sql(self) -> str:
-        """The view's query over Parquet files (lake paths, read under the session's allowed directories)."""
-        files = self.dataset.curated_files if self.clear else self.dataset.shared_files
-        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        """The view's query over its Parquet files (lake paths or ``s3://`` URIs)."""
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in self.files)
         parts = []
         for name in self.columns:
             col = self.dataset.column(name)

@@ -69,7 +69,6 @@ class Published:
     version: str
     published_at: str
     datasets: dict[str, Dataset]
-    allowed_dirs: tuple[str, ...]
 
 
 def _describe(con: duckdb.DuckDBPyConnection, files: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -110,8 +109,7 @@ def load(settings: Settings, state: dict[str, Any] | None = None) -> Published:
                                      int(mart.get("rows", 0)), curated, shared, tuple(columns), entry)
     finally:
         con.close()
-    return Published(state["version"], state.get("published_at", ""), datasets,
-                     (lake.uri(lake.path("curated")), lake.uri(lake.path("shared"))))
+    return Published(state["version"], state.get("published_at", ""), datasets)
 
 
 def as_of(settings: Settings, when: datetime) -> Published:

@@ -1,11 +1,17 @@
 """The access rules in one place, for the HTTP API and the command line alike: who may read what, how it is
 read, and the audit row every request leaves (granted, refused or failed, and why).
+
+A request has one deadline (``ENVLAKE_ACCESS_TIMEOUT``) for all of it: checks, filters, the query and
+writing the answer. Whatever ends a request, including an error of the service itself, leaves one audit
+row naming the query's SHA-256, what it read and why it ended so.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,16 +19,18 @@ from typing import Any
 import pyarrow as pa
 
 from access.audit import AuditEvent, AuditLog
-from access.engine import Engine, Limits, QueryFailed, QueryTimeout
+from access.engine import Engine, Limits, QueryFailed, QueryTimeout, SessionUnsafe
 from access.masking import quote
 from access.policy import View, views
 from access.published import NothingPublished, PublishedCache, as_of
-from access.sqlguard import SqlRefused, check
+from access.render import Format, Rendered, ResponseTooLarge, render
+from access.sqlguard import CheckedQuery, SqlRefused, SqlTooLarge, check
 from access.store import AccessStore, Department
 from quality.classification import SHARING_ZH
 
 FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|!=|=|>|<|~)(.*)$", re.DOTALL)
 OPERATORS = {"=": "=", "!=": "<>", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
+log = logging.getLogger(__name__)
 
 
 class Unauthorized(PermissionError):
@@ -38,7 +46,12 @@ class NotFound(LookupError):
 
 
 class BadRequest(ValueError):
-    """The request itself is wrong (an unknown column, a malformed filter, a value of the wrong type)."""
+    """The request itself is wrong (an unknown column, a malformed filter, a value of the wrong type, a query or
+    an answer beyond the limits)."""
+
+
+class InternalError(RuntimeError):
+    """The service failed; the audit holds the row and the server's log the traceback."""
 
 
 @dataclass
@@ -47,6 +60,16 @@ class Result:
     truncated: bool
     columns: list[dict[str, Any]]
     clear: list[str]
+    rendered: Rendered | None = None  # the answer as asked for (format given), within the byte cap
+
+
+@dataclass
+class _Read:
+    """What a request read, for its audit row."""
+    datasets: str = ""
+    columns: str = ""
+    masked: str = ""
+    clear: str = ""
 
 
 class AccessService:
@@ -82,10 +105,12 @@ class AccessService:
         published = self.published.get() if when is None else as_of(self.settings, when)
         return published, views(published, self.store.grants_in_force(department.code, datetime.now(UTC)))
 
-    def _view(self, department: Department, dataset: str, action: str) -> tuple[Any, dict[str, View], View]:
+    def _view(self, department: Department, dataset: str, action: str,
+              audited: bool = True) -> tuple[Any, dict[str, View], View]:
         published, mine = self._views(department)
         if dataset not in mine:
-            self._audit(department.code, action, "refused", dataset=dataset, reason="no such shared dataset")
+            if audited:
+                self._audit(department.code, action, "refused", dataset=dataset, reason="no such shared dataset")
             raise NotFound(f"no shared dataset {dataset!r}: GET /datasets lists yours")
         return published, mine, mine[dataset]
 
@@ -120,68 +145,97 @@ class AccessService:
     # reading
     def fetch(self, department: Department, dataset: str, columns: list[str] | None = None,
               filters: list[str] | None = None, order_by: list[str] | None = None, limit: int = 1000,
-              offset: int = 0, clear: bool = False) -> Result:
-        started = time.perf_counter()
-        published, mine, view = self._view(department, dataset, "fetch")
+              offset: int = 0, clear: bool = False, *, fmt: Format | None = None) -> Result:
+        """Rows of one view; ``fmt``: render the answer (JSON, CSV or Arrow) within the byte cap."""
+        started, deadline = time.perf_counter(), self.engine.deadline()
         query = f"fetch {dataset}" + (f" columns={','.join(columns)}" if columns else "") \
             + "".join(f" filter={f}" for f in filters or []) + (f" order_by={','.join(order_by)}" if order_by else "") \
             + f" limit={limit} offset={offset}" + (" clear" if clear else "")
-        try:
+        read = _Read(dataset)
+
+        def attempt() -> Result:
+            published, mine, view = self._view(department, dataset, "fetch", audited=False)
             selected = self._selected(view, columns)
             if clear:
                 self._require_clear(department, view, selected)
-            where, params = self._where(view, filters or [])
+            where, params = self._where(view, filters or [], deadline)
             order = self._order(view, order_by or [])
+            used = set(selected) | {m.group(1) for f in filters or [] if (m := FILTER.match(f))} \
+                | {o.removeprefix("-") for o in order_by or []}
+            read.columns, read.masked, _ = _columns(dataset, view, used)
+            read.clear = ",".join(sorted(view.clear & used))  # bare names, as this column always held for a fetch
             max_rows = min(max(limit, 0), self.engine.limits.max_rows)
             sql = (f"select {', '.join(quote(c) for c in selected)} from {quote(dataset)}{where}{order} "
                    f"limit {max_rows + 1} offset {max(offset, 0)}")
-            table, truncated = self.engine.run(published.version, published.allowed_dirs, mine, sql, params, max_rows)
-        except (Refused, BadRequest, SqlRefused) as exc:
-            self._audit(department.code, "fetch", "refused", dataset=dataset, query=query, reason=str(exc),
-                        started=started)
-            raise
-        except (QueryFailed, QueryTimeout) as exc:
-            self._audit(department.code, "fetch", "failed", dataset=dataset, query=query, reason=str(exc),
-                        started=started)
-            if isinstance(exc, QueryFailed):
-                raise BadRequest(str(exc)) from None
-            raise
-        shown_clear = sorted(set(selected) & view.clear)
-        self._audit(department.code, "fetch", "granted", dataset=dataset, query=query, rows=table.num_rows,
-                    clear_columns=",".join(shown_clear), started=started)
-        described = {c["name"]: c for c in self.describe_view(view)["columns"]}
-        return Result(table, truncated, [described[c] for c in selected], shown_clear)
+            table, truncated = self.engine.run(published.version, mine, sql, params, max_rows, deadline)
+            shown_clear = sorted(set(selected) & view.clear)
+            described = {c["name"]: c for c in self.describe_view(view)["columns"]}
+            return Result(table, truncated, [described[c] for c in selected], shown_clear)
+
+        return self._answer(department, "fetch", query, read, started, deadline, attempt, fmt, {"dataset": dataset})
 
     def query(self, department: Department, sql: str, clear: bool = False, limit: int | None = None,
-              when: datetime | None = None) -> Result:
-        """Run a department's SELECT over its views; ``when``: over what was published then (grants as now)."""
-        started = time.perf_counter()
+              when: datetime | None = None, *, fmt: Format | None = None) -> Result:
+        """Run a department's SELECT over its views; ``when``: over what was published then (grants as now);
+        ``fmt``: render the answer (JSON, CSV or Arrow) within the byte cap."""
+        started, deadline = time.perf_counter(), self.engine.deadline()
         audited = sql if when is None else f"-- as of {when.isoformat()}\n{sql}"
-        try:
+        read = _Read()
+
+        def attempt() -> Result:
             published, mine = self._views(department, when)
             max_rows = min(limit or self.engine.limits.max_rows, self.engine.limits.max_rows)
-            checked = check(sql, set(mine), max_rows)
-            mentioned: set[str] = set()
-            for name in checked.datasets:
-                view = mine[name]
-                asked = set(view.masked) if checked.star else set(view.masked) & checked.columns
-                mentioned |= {f"{name}.{c}" for c in asked}
-            if clear and mentioned:
-                raise Refused(f"{', '.join(sorted(mentioned))}: 有条件共享 and no grant in force for "
+            checked = check(sql, {n: v.columns for n, v in mine.items()}, max_rows, self.engine.limits.sql)
+            read.datasets = ",".join(checked.datasets)
+            read.columns, read.masked, read.clear = _query_columns(checked, mine)
+            if clear and read.masked:
+                raise Refused(f"{read.masked.replace(',', ', ')}: 有条件共享 and no grant in force for "
                               f"{department.code}; apply with `envlake access apply`")
-            table, truncated = self.engine.run(published.version, published.allowed_dirs, mine, checked.sql,
-                                               max_rows=max_rows)
+            table, truncated = self.engine.run(published.version, mine, checked.sql, max_rows=max_rows,
+                                               deadline=deadline)
+            return Result(table, truncated, [{"name": f.name, "type": str(f.type)} for f in table.schema],
+                          read.clear.split(",") if read.clear else [])
+
+        return self._answer(department, "query", audited, read, started, deadline, attempt, fmt, {"query": sql})
+
+    def _answer(self, department: Department, action: str, query: str, read: _Read, started: float,
+                deadline: float, attempt: Callable[[], Result], fmt: Format | None,
+                meta: dict[str, Any]) -> Result:
+        """Runs ``attempt`` and renders its rows; every way it can end leaves one audit row."""
+        def audit(outcome: str, reason: str = "", result: Result | None = None) -> str:
+            return self._audit(department.code, action, outcome, dataset=read.datasets, query=query, reason=reason,
+                               rows=result.table.num_rows if result else 0, clear_columns=read.clear,
+                               columns_read=read.columns, masked_columns=read.masked, started=started,
+                               response_bytes=result.rendered.size if result and result.rendered else 0)
+        try:
+            result = attempt()
+            if fmt is not None:
+                body = {**meta, "columns": result.columns, "clear_columns": result.clear,
+                        "row_count": result.table.num_rows, "truncated": result.truncated}
+                result.rendered = render(result.table, fmt, body, self.engine.limits.max_response_bytes,
+                                         lambda: self.engine.check_deadline(deadline))
+            self.engine.check_deadline(deadline)
+        except (SqlTooLarge, ResponseTooLarge) as exc:
+            audit("refused", str(exc))
+            raise BadRequest(str(exc)) from None
         except (SqlRefused, Refused) as exc:
-            self._audit(department.code, "query", "refused", query=audited, reason=str(exc), started=started)
+            audit("refused", str(exc))
             raise Refused(str(exc)) from None
-        except (QueryFailed, QueryTimeout) as exc:
-            self._audit(department.code, "query", "failed", query=audited, reason=str(exc), started=started)
+        except (BadRequest, NotFound) as exc:
+            audit("refused", str(exc))
             raise
-        granted = sorted({f"{n}.{c}" for n in checked.datasets for c in mine[n].clear
-                          if checked.star or c in checked.columns})
-        self._audit(department.code, "query", "granted", dataset=",".join(checked.datasets), query=audited,
-                    rows=table.num_rows, clear_columns=",".join(granted), started=started)
-        return Result(table, truncated, [{"name": f.name, "type": str(f.type)} for f in table.schema], granted)
+        except QueryFailed as exc:
+            audit("failed", str(exc))
+            raise BadRequest(str(exc)) from None
+        except (QueryTimeout, NothingPublished, SessionUnsafe) as exc:
+            audit("failed", str(exc))
+            raise
+        except Exception as exc:
+            request_id = audit("failed", f"internal error: {type(exc).__name__}")
+            log.exception("access request %s failed", request_id)
+            raise InternalError(f"internal error (request {request_id}): the audit records it") from None
+        audit("granted", result=result)
+        return result
 
     # helpers
     def _selected(self, view: View, columns: list[str] | None) -> list[str]:
@@ -199,12 +253,14 @@ class AccessService:
             raise Refused(f"{view.dataset.name}.{', '.join(masked)}: 有条件共享 and no grant in force for "
                           f"{department.code}; apply with `envlake access apply --dataset {view.dataset.name}`")
 
-    def _where(self, view: View, filters: list[str]) -> tuple[str, list[object]]:
+    def _where(self, view: View, filters: list[str], deadline: float | None = None) -> tuple[str, list[object]]:
         clauses, params = [], []
-        for text in filters:
+        for i, text in enumerate(filters):
+            if i % 100 == 99:
+                self.engine.check_deadline(deadline)
             match = FILTER.match(text)
             if not match:
-                raise BadRequest(f"filter {text!r} is not <column><op><value> with op one of = != > >= < <= ~")
+                raise BadRequest(f"filter {text[:200]!r} is not <column><op><value> with op one of = != > >= < <= ~")
             column, op, value = match.groups()
             if column not in view.columns:
                 raise BadRequest(f"no column {column} in {view.dataset.name} to filter on")
@@ -227,11 +283,39 @@ class AccessService:
         return " order by " + ", ".join(parts) if parts else ""
 
     def _audit(self, department: str, action: str, outcome: str, *, dataset: str = "", query: str = "",
-               reason: str = "", rows: int = 0, clear_columns: str = "", started: float | None = None) -> None:
-        self.audit.record(AuditEvent(department or "(unknown)", self.channel, action, outcome, dataset, query[:4000],
-                                     reason[:1000], rows, clear_columns,
-                                     round((time.perf_counter() - started) * 1000, 3) if started else 0.0))
+               reason: str = "", rows: int = 0, clear_columns: str = "", started: float | None = None,
+               columns_read: str = "", masked_columns: str = "", response_bytes: int = 0,
+               digest: str | None = None) -> str:
+        """Records one request; returns its request id."""
+        event = AuditEvent(department or "(unknown)", self.channel, action, outcome, dataset=dataset,
+                           reason=reason[:1000], rows=rows, clear_columns=clear_columns,
+                           duration_ms=round((time.perf_counter() - started) * 1000, 3) if started else 0.0,
+                           columns_read=columns_read, masked_columns=masked_columns, response_bytes=response_bytes)
+        self.audit.record(event.with_query(query, digest))
+        return event.request_id
+
+    def record_refusal(self, token: str | None, action: str, outcome: str, reason: str, query: str = "",
+                       digest: str | None = None) -> str:
+        """A request refused or failed before it reached the rules (too large, invalid, a server error): audited
+        under the department its token names, if any. Returns the request id."""
+        department = self.store.department_for_token(token) if token else None
+        return self._audit(department.code if department else "", action, outcome, query=query, reason=reason,
+                           digest=digest)
 
 
-__all__ = ["AccessService", "BadRequest", "NotFound", "NothingPublished", "QueryFailed", "QueryTimeout",
-           "Refused", "Result", "Unauthorized"]
+def _columns(dataset: str, view: View, used: set[str]) -> tuple[str, str, str]:
+    """(read, read masked, read in the clear by grant) as comma-separated view.column lists."""
+    used = used & set(view.columns)
+    masked = set(view.masked) & used
+    clear = view.clear & used
+    return (",".join(f"{dataset}.{c}" for c in sorted(used)), ",".join(f"{dataset}.{c}" for c in sorted(masked)),
+            ",".join(f"{dataset}.{c}" for c in sorted(clear)))
+
+
+def _query_columns(checked: CheckedQuery, mine: dict[str, View]) -> tuple[str, str, str]:
+    parts = [_columns(name, mine[name], set(cols)) for name, cols in sorted(checked.columns.items())]
+    return tuple(",".join(p[i] for p in parts if p[i]) for i in range(3))  # type: ignore[return-value]
+
+
+__all__ = ["AccessService", "BadRequest", "InternalError", "NotFound", "NothingPublished", "QueryFailed",
+           "QueryTimeout", "Refused", "Result", "SessionUnsafe", "Unauthorized"]

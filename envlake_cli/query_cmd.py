@@ -7,13 +7,12 @@ from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import pyarrow.csv as pacsv
 import typer
 
 from access.config import build_service
-from access.engine import QueryFailed, QueryTimeout
+from access.engine import QueryFailed, QueryTimeout, SessionUnsafe
 from access.published import NothingPublished
-from access.service import Refused, Unauthorized
+from access.service import BadRequest, InternalError, Refused, Unauthorized
 from envlake_cli.output import console, fail, print_json, print_table
 
 
@@ -42,11 +41,14 @@ def query(sql: Annotated[str, typer.Argument(help="One SELECT over the departmen
     when = _moment(as_of) if as_of else None
     service = build_service(channel="cli")
     try:
-        result = service.query(service.department(department), sql, clear, limit, when)
-    except (Unauthorized, Refused, NothingPublished, QueryFailed, QueryTimeout) as exc:
-        fail(f"refused: {exc}" if isinstance(exc, Refused) else str(exc))
-    if as_csv:
-        pacsv.write_csv(result.table, sys.stdout.buffer)
+        result = service.query(service.department(department), sql, clear, limit, when, fmt="csv" if as_csv else None)
+    except (Unauthorized, Refused, BadRequest, NothingPublished, QueryFailed, QueryTimeout, SessionUnsafe,
+            InternalError) as exc:
+        fail(f"refused: {exc}" if isinstance(exc, (Refused, BadRequest)) else str(exc))
+    if as_csv and result.rendered is not None:  # formula-like cells neutralised, as the API's CSV
+        for chunk in result.rendered:
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
         return
     rows = result.table.to_pylist()
     if as_json:

@@ -47,7 +47,8 @@ LONGEST_FIRST = ("tests/e2e/test_demo.py", "tests/e2e/test_demo_s3.py", "tests/c
 # Folders whose files share a session fixture's lake (modelled_lake, catalogued) go to one worker as one unit,
 # so that the lake is built once, not once on every worker that runs one of them (four builds in CI).
 SHARED_LAKE_FOLDERS = {"tests/models/": "modelled_lake", "tests/dashboards/": "modelled_lake",
-                       "tests/security/test_superset.py": "modelled_lake", "tests/access/": "catalogued"}
+                       "tests/security/test_superset.py": "modelled_lake", "tests/access/": "catalogued",
+                       "tests/security/test_query_": "catalogued"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -22,16 +22,20 @@ from simulators.demo_sources import land_every_feed, scratch_environment
 from tests.conftest import SEED, START
 from tests.models.conftest import DAY, OUTLETS, ModelledLake
 
+_BUILT: dict[str, ModelledLake] = {}  # tests/security imports this fixture: one lake per process all the same
+
 
 @pytest.fixture(scope="session")
 def catalogued(tmp_path_factory: pytest.TempPathFactory) -> ModelledLake:
     """A lake landed, modelled, published and catalogued like the models tests', its own. The environment is
     restored once it is built: the service is given its settings, and the tests that follow see no trace."""
-    with scratch_environment(tmp_path_factory.mktemp("access"), SEED, START) as settings:
-        sent = land_every_feed(settings, DAY, OUTLETS)
-        cycle = build_and_publish(settings)
-        write_catalogue(settings)
-    return ModelledLake(settings, cycle, {}, sent)
+    if "lake" not in _BUILT:
+        with scratch_environment(tmp_path_factory.mktemp("access"), SEED, START) as settings:
+            sent = land_every_feed(settings, DAY, OUTLETS)
+            cycle = build_and_publish(settings)
+            write_catalogue(settings)
+        _BUILT["lake"] = ModelledLake(settings, cycle, {}, sent)
+    return _BUILT["lake"]
 
 
 def access_settings(db_url: str, max_rows: int = 500, timeout_s: float = 20.0) -> AccessSettings:

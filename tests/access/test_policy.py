@@ -59,7 +59,7 @@ def test_withheld_and_never_shared_columns_are_not_in_any_view(published) -> Non
     mine = views(published, [_grant(("*",))])
     for column in ("secret_note", "blocked"):
         with pytest.raises(QueryFailed, match=column):
-            engine.run(published.version, published.allowed_dirs, mine,
+            engine.run(published.version, mine,
                        check(f"select {column} from dim_test", set(mine), 10).sql)
     engine.close()
 
@@ -69,7 +69,7 @@ def test_a_conditional_column_is_clear_only_when_granted(published) -> None:
     for grants, expected in (([], ["138****5678", "159****1111"]),
                              ([_grant(("contact_phone",))], ["13812345678", "15900001111"])):
         mine = views(published, grants)
-        table, truncated = engine.run(published.version, published.allowed_dirs, mine,
+        table, truncated = engine.run(published.version, mine,
                                       check("select contact_phone from dim_test order by 1", set(mine), 10).sql)
         assert table.column("contact_phone").to_pylist() == expected and not truncated
     engine.close()

@@ -59,5 +59,13 @@ def test_ctes_joins_and_set_operations_over_own_datasets_pass() -> None:
                     "select x.* from fct_exceedance_event x join e using (enterprise_key) "
                     "union all select x.* from fct_exceedance_event x", MINE, 10)
     assert checked.datasets == ("dim_enterprise", "fct_exceedance_event")
-    assert checked.star
-    assert "enterprise_key" in checked.columns
+    assert not checked.resolved  # no columns given for the views: every column of each counts as read
+
+    views = {"dim_enterprise": ("enterprise_key", "contact_phone"),
+             "fct_exceedance_event": ("enterprise_key", "event_id")}
+    checked = check("with e as (select enterprise_key from dim_enterprise) "
+                    "select x.* from fct_exceedance_event x join e using (enterprise_key) "
+                    "union all select x.* from fct_exceedance_event x", views, 10)
+    assert checked.resolved
+    assert checked.read == ("dim_enterprise.enterprise_key", "fct_exceedance_event.enterprise_key",
+                            "fct_exceedance_event.event_id")
