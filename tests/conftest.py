@@ -15,10 +15,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from connectors.lakefs import Lake
-from connectors.settings import Settings
-from simulators import permit_api
-from simulators.demo_sources import free_port
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.simulators import permit_api
+from envlake.simulators.demo_sources import free_port
 
 SEED, START = 20260101, "2026-01-01"
 T = TypeVar("T")

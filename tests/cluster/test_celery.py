@@ -1,6 +1,6 @@
 """The same DAGs under Airflow's CeleryExecutor: PostgreSQL metadata, a Redis broker, two named workers.
 
-The cluster is started the way `make cluster` starts it (``connectors.cluster``), on a scratch PostgreSQL
+The cluster is started the way `make cluster` starts it (``envlake.orchestration.cluster``), on a scratch PostgreSQL
 database and Redis database. Its ingestion DAGs land the same rows as `airflow dags test` on a second lake;
 the modelling DAG builds and publishes on the worker serving the warehouse queue.
 """
@@ -15,18 +15,18 @@ import duckdb
 import pytest
 import redis
 
-from connectors.airflow_runner import airflow_env, migrate, run_dags
-from connectors.cluster.client import AirflowClient
-from connectors.cluster.processes import ClusterConfig
-from connectors.cluster.supervisor import Supervisor
 from connectors.hj212.landing import landing_folder
 from connectors.hj212.receiver import ReceiverThread
-from connectors.lakefs import Lake
-from connectors.modelling.airflow_support import WAREHOUSE_QUEUE
-from connectors.modelling.publish import current
-from connectors.modelling.runner import parse_manifest
-from connectors.settings import Settings
-from simulators.demo_sources import DemoSources
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.modelling.runner import parse_manifest
+from envlake.orchestration.cluster.client import AirflowClient
+from envlake.orchestration.cluster.processes import ClusterConfig
+from envlake.orchestration.cluster.supervisor import Supervisor
+from envlake.orchestration.modelling import WAREHOUSE_QUEUE
+from envlake.orchestration.runner import airflow_env, migrate, run_dags
+from envlake.publishing.publish import current
+from envlake.simulators.demo_sources import DemoSources
 from tests.conftest import PG_ADMIN, _scratch_database, free_port
 from tests.dags.test_dags import EXPECTED
 

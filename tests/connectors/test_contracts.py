@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.contracts import ContractError, load_contract, load_contracts
-from connectors.settings import REPO_ROOT
+from envlake.kernel.contracts import ContractError, load_contract, load_contracts
+from envlake.kernel.settings import REPO_ROOT
 
 SCHEMAS = REPO_ROOT / "schemas"
 

@@ -28,11 +28,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bench.monitoring import monitoring_batch
-from connectors import load_log
-from connectors.contracts import load_contract
-from connectors.lakefs import TMP_SUFFIX, Lake
-from connectors.transactions import TXN_ROOT, recover
 from connectors.writer import LakeWriter
+from envlake.kernel import load_log
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.lake import TMP_SUFFIX, Lake
+from envlake.kernel.transactions import TXN_ROOT, recover
 from tests.connectors.factories import ratings
 
 DATASETS = ("monitoring_hourly", "credit_rating")

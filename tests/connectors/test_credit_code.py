@@ -2,8 +2,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from connectors.credit_code import ALPHABET, is_valid_uscc, uscc_valid_mask
-from simulators.enterprises import make_credit_code
+from envlake.kernel.identifiers import ALPHABET, is_valid_uscc, uscc_valid_mask
+from envlake.simulators.enterprises import make_credit_code
 
 REAL_CODES = ["91330100799655058B", "91330000733796106P"]
 ALL_CHARS = ALPHABET + "IOSVZabc-* "

@@ -10,12 +10,12 @@ import pyarrow as pa
 import pytest
 
 from bench.monitoring import monitoring_batch
-from connectors import load_log, transactions
-from connectors.contracts import load_contract
-from connectors.lakefs import Lake
-from connectors.owner import Owner, me
-from connectors.transactions import TXN_ROOT, TransactionFailed, pending_runs, recover
 from connectors.writer import LakeWriter
+from envlake.kernel import load_log, transactions
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.lake import Lake
+from envlake.kernel.owner import Owner, me
+from envlake.kernel.transactions import TXN_ROOT, TransactionFailed, pending_runs, recover
 from tests.connectors.factories import ratings
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.modelling.build import CycleResult, build_and_publish
-from connectors.settings import Settings
-from simulators.demo_sources import land_every_feed, scratch_environment
-from simulators.ground_truth import read_ground_truth
+from envlake.kernel.settings import Settings
+from envlake.publishing.build import CycleResult, build_and_publish
+from envlake.simulators.demo_sources import land_every_feed, scratch_environment
+from envlake.simulators.ground_truth import read_ground_truth
 from tests.conftest import SEED, START, once_per_process
 
 DAY = 9

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import yaml
 
-from connectors.contracts import load_contracts
-from connectors.modelling import codegen
-from connectors.modelling.layout import PLACES
+from envlake.kernel.contracts import load_contracts
+from envlake.modelling import codegen
+from envlake.modelling.layout import PLACES
 
 
 def test_generated_dbt_yaml_matches_the_contracts() -> None:

@@ -15,10 +15,10 @@ import duckdb
 import pytest
 import yaml
 
-from connectors import load_log
-from connectors.lakefs import Lake
-from connectors.modelling.publish import PublishBlocked, current, publish
-from quality.catalogue import write as write_catalogue
+from envlake.catalogue.build import write as write_catalogue
+from envlake.kernel import load_log
+from envlake.kernel.lake import Lake
+from envlake.publishing.publish import PublishBlocked, current, publish
 from quality.freshness import reference_time
 from quality.landed import validate_landed
 from tests.models.conftest import DAY, ModelledLake
@@ -142,7 +142,7 @@ def test_the_catalogue_marks_a_stale_feed_and_its_shared_datasets(modelled_lake:
 def test_the_catalogue_opens_in_headless_chromium(modelled_lake: ModelledLake, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from envlake_cli.catalog_cmd import handler_for
+    from envlake.cli.catalog_cmd import handler_for
     from tests.conftest import free_port
 
     settings = dataclasses.replace(modelled_lake.settings, sim_day=DAY)

@@ -8,7 +8,7 @@ from collections import Counter
 import duckdb
 import pytest
 
-from simulators.departments import departments
+from envlake.simulators.departments import departments
 from tests.conftest import SEED, START
 from tests.models.conftest import ModelledLake
 

@@ -10,11 +10,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from connectors.lakefs import Lake
-from connectors.modelling.build import build_and_publish
-from connectors.modelling.publish import PublishBlocked, catalog_version, current, sync_catalog
-from connectors.settings import Settings
-from dashboards import catalogs as superset_catalogs
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.publishing import superset_catalogs as superset_catalogs
+from envlake.publishing.build import build_and_publish
+from envlake.publishing.publish import PublishBlocked, catalog_version, current, sync_catalog
 from tests.catalog_reader import CatalogReader
 from tests.models.conftest import ModelledLake, apply_env
 
@@ -99,7 +99,7 @@ def test_a_reader_hosts_catalog_is_brought_to_the_published_version(modelled_lak
     writes one from current.json, the same views with their comments, and leaves it alone when current."""
     from typer.testing import CliRunner
 
-    from envlake_cli.models_cmd import app
+    from envlake.cli.models_cmd import app
 
     apply_env(monkeypatch, modelled_lake.env | {"ENVLAKE_CATALOG": str(tmp_path / "reader" / "envlake.duckdb")})
     reader_catalog = tmp_path / "reader" / "envlake.duckdb"
@@ -111,7 +111,7 @@ def test_a_reader_hosts_catalog_is_brought_to_the_published_version(modelled_lak
     assert json.loads(synced.output) == {"version": state["version"], "rewritten": True,
                                          "catalog": str(reader_catalog)}
     assert catalog_version(reader_catalog) == state["version"]
-    # Superset's catalogs come along (dashboards/catalogs.py), the same files as the publisher's
+    # Superset's catalogs come along (envlake/publishing/superset_catalogs.py), the same files as the publisher's
     assert superset_catalogs.written_version(reader_catalog) == state["version"]
     assert sorted(p.name for p in superset_catalogs.folder(reader_catalog).iterdir()) == \
         sorted(p.name for p in superset_catalogs.folder(modelled_lake.settings.catalog).iterdir())

@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 import duckdb
 import pytest
 
-from access.config import AccessSettings
-from access.store import AccessStore
-from connectors.airflow_tasks import land
-from connectors.modelling.build import build_and_publish
-from connectors.modelling.iceberg import history
-from simulators.demo_sources import DemoSources
+from envlake.access.config import AccessSettings
+from envlake.access.store import AccessStore
+from envlake.orchestration.tasks import land
+from envlake.publishing.build import build_and_publish
+from envlake.publishing.iceberg import history
+from envlake.simulators.demo_sources import DemoSources
 from tests.models.conftest import DAY, ModelledLake
 
 pytestmark = pytest.mark.integration
@@ -65,7 +65,7 @@ def test_a_department_reads_a_shared_table_as_it_was_before_the_last_publish(rep
     sql = "select count(*) as n from snap_permit_status"
 
     def count(*extra: str) -> int:
-        out = subprocess.run([sys.executable, "-m", "envlake_cli.main", "query", "--as", "asof_reader", sql,
+        out = subprocess.run([sys.executable, "-m", "envlake.cli.main", "query", "--as", "asof_reader", sql,
                               "--json", *extra], capture_output=True, text=True, env=os.environ, check=False)
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)["rows"][0]["n"]
@@ -75,6 +75,6 @@ def test_a_department_reads_a_shared_table_as_it_was_before_the_last_publish(rep
     assert count("--as-of", between.isoformat()) == first_rows == snapshots[0]["rows"]
     assert count() == snapshots[-1]["rows"] > first_rows
     before_anything = datetime.fromisoformat(snapshots[0]["at"]) - timedelta(days=1)
-    out = subprocess.run([sys.executable, "-m", "envlake_cli.main", "query", "--as", "asof_reader", sql,
+    out = subprocess.run([sys.executable, "-m", "envlake.cli.main", "query", "--as", "asof_reader", sql,
                           "--as-of", before_anything.isoformat()], capture_output=True, text=True, check=False)
     assert out.returncode == 1 and "nothing was published at" in out.stderr

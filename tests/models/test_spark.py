@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.modelling import spark
-from connectors.modelling.runner import run_dbt
-from connectors.settings import Settings
+from envlake.kernel.settings import Settings
+from envlake.modelling import spark
+from envlake.modelling.runner import run_dbt
 from tests.models.conftest import ModelledLake
 
 
