@@ -18,7 +18,7 @@ import duckdb
 
 from envlake.kernel.lake import Lake
 from envlake.kernel.settings import Settings
-from envlake.publishing.publish import current
+from envlake.publishing.reader import current
 
 
 class NothingPublished(RuntimeError):

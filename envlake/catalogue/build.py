@@ -20,7 +20,8 @@ from envlake.kernel.contracts import load_contracts
 from envlake.kernel.lake import Lake
 from envlake.kernel.settings import Settings
 from envlake.modelling.runner import manifest
-from envlake.publishing.publish import current, publishable
+from envlake.publishing.export import publishable
+from envlake.publishing.reader import current
 from quality.classification import LEVELS, SHARING, SHARING_ZH
 from quality.completeness import monitoring_completeness
 from quality.dynamic_update import COMPLETE_SHARE_REQUIRED

@@ -8,7 +8,7 @@ import duckdb
 
 from envlake.cli.output import console, print_table
 from envlake.kernel.lake import Lake
-from envlake.publishing.publish import current
+from envlake.publishing.reader import current
 
 SCORECARD = """
 select overall_rank, district_name, mean_aqi, water_compliance_pct, exceedance_rate_pct,

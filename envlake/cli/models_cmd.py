@@ -13,7 +13,10 @@ from envlake.kernel.settings import Settings
 from envlake.modelling import codegen
 from envlake.modelling.runner import DbtRunError, parse_manifest
 from envlake.publishing.build import build_and_publish
-from envlake.publishing.publish import PublishBlocked, current, publish, sync_catalog
+from envlake.publishing.catalog import sync_catalog
+from envlake.publishing.gate import PublishBlocked
+from envlake.publishing.publish import publish
+from envlake.publishing.reader import current
 
 app = typer.Typer(help="dbt models: generate their YAML from contracts, build, test and publish.",
                   no_args_is_help=True)

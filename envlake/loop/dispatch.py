@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from envlake.kernel.alerts import raise_alerts
 from envlake.kernel.lake import Lake
 from envlake.kernel.settings import Settings
-from envlake.publishing.publish import current
+from envlake.publishing.reader import current
 
 log = logging.getLogger("envlake.dispatch")
 ACK_SCHEMA = pa.schema([("problem_id", pa.string()), ("case_id", pa.string()), ("acknowledged_at",

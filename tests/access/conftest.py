@@ -20,7 +20,7 @@ from envlake.kernel.lake import Lake
 from envlake.publishing.build import build_and_publish
 from envlake.simulators.demo_sources import land_every_feed, scratch_environment
 from tests.conftest import SEED, START
-from tests.models.conftest import DAY, OUTLETS, ModelledLake
+from tests.modelling.conftest import DAY, OUTLETS, ModelledLake
 
 _BUILT: dict[str, ModelledLake] = {}  # tests/security imports this fixture: one lake per process all the same
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from envlake.access.audit import read_audit
 from envlake.cli.main import app
 from envlake.kernel.lake import Lake
-from tests.models.conftest import ModelledLake
+from tests.modelling.conftest import ModelledLake
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()

@@ -193,7 +193,9 @@ import duckdb
 from bench.monitoring import monitoring_batch
 from envlake.kernel.contracts import load_contract
 from envlake.kernel.lake import Lake
-from envlake.publishing.publish import _export, _write_catalog, _write_json
+from envlake.publishing.catalog import write_catalog as _write_catalog
+from envlake.publishing.export import _export
+from envlake.publishing.versions import write_json as _write_json
 from envlake.kernel.settings import Settings
 from connectors.writer import LakeWriter
 from tests.connectors.factories import ratings

@@ -17,7 +17,7 @@ from envlake.kernel.lake import Lake
 from envlake.kernel.settings import REPO_ROOT, Settings
 from envlake.modelling.runner import parse_manifest
 from envlake.orchestration.runner import airflow_env, migrate, run_dag, run_dags
-from envlake.publishing.publish import current
+from envlake.publishing.reader import current
 from envlake.simulators.demo_sources import DemoSources
 from tests.conftest import free_port
 

@@ -18,7 +18,7 @@ from envlake.publishing.publish import publish
 from quality.dynamic_update import check
 from quality.landed import validate_landed
 from tests.conftest import free_port, once_per_process
-from tests.models.conftest import ModelledLake, modelled_lake  # noqa: F401 - the session fixture, shared
+from tests.modelling.conftest import ModelledLake, modelled_lake  # noqa: F401 - the session fixture, shared
 
 ARTIFACTS = Path(os.environ.get("ENVLAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 

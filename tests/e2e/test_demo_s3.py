@@ -21,7 +21,7 @@ import pytest
 from envlake.kernel.lake import Lake
 from envlake.kernel.settings import Settings
 from envlake.publishing.iceberg import state_as_of
-from envlake.publishing.publish import current
+from envlake.publishing.reader import current
 from tests.conftest import free_port
 
 BUCKET = "envlake-demo"

@@ -18,7 +18,7 @@ from envlake.publishing.build import CycleResult, build_and_publish
 from envlake.simulators.complaints import resident_id
 from envlake.simulators.demo_sources import DemoSources, land_every_feed, scratch_environment
 from tests.conftest import SEED, START
-from tests.models.conftest import DAY, OUTLETS, apply_env, lake_env
+from tests.modelling.conftest import DAY, OUTLETS, apply_env, lake_env
 
 PLANTED_PHONE = "13912345678"
 

@@ -18,7 +18,7 @@ from envlake.simulators.demo_sources import DemoSources
 from envlake.simulators.departments import departments
 from tests.conftest import SEED, START
 from tests.loop.conftest import PLANTED_PHONE, LoopLake
-from tests.models.conftest import DAY
+from tests.modelling.conftest import DAY
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from envlake.dashboards.client import SupersetAPIError, SupersetClient
 from envlake.kernel.departments import load_departments
 from envlake.publishing import superset_catalogs as catalogs
 from tests.dashboards.conftest import DeployedSuperset, deployed  # noqa: F401 - the session fixture, shared
-from tests.models.conftest import modelled_lake  # noqa: F401 - deployed's own, shared
+from tests.modelling.conftest import modelled_lake  # noqa: F401 - deployed's own, shared
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 from envlake.kernel.settings import Settings
 from envlake.modelling import spark
 from envlake.modelling.runner import run_dbt
-from tests.models.conftest import ModelledLake
+from tests.modelling.conftest import ModelledLake
 
 
 @pytest.mark.integration

@@ -25,7 +25,7 @@ from envlake.orchestration.cluster.processes import ClusterConfig
 from envlake.orchestration.cluster.supervisor import Supervisor
 from envlake.orchestration.modelling import WAREHOUSE_QUEUE
 from envlake.orchestration.runner import airflow_env, migrate, run_dags
-from envlake.publishing.publish import current
+from envlake.publishing.reader import current
 from envlake.simulators.demo_sources import DemoSources
 from tests.conftest import PG_ADMIN, _scratch_database, free_port
 from tests.dags.test_dags import EXPECTED

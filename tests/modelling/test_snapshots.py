@@ -17,7 +17,7 @@ from envlake.orchestration.tasks import land
 from envlake.publishing.build import build_and_publish
 from envlake.publishing.iceberg import history
 from envlake.simulators.demo_sources import DemoSources
-from tests.models.conftest import DAY, ModelledLake
+from tests.modelling.conftest import DAY, ModelledLake
 
 pytestmark = pytest.mark.integration
 LATER = DAY + 45  # permits renewed, expired or cancelled in the meantime

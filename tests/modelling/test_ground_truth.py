@@ -10,7 +10,7 @@ import pytest
 
 from envlake.simulators.departments import departments
 from tests.conftest import SEED, START
-from tests.models.conftest import ModelledLake
+from tests.modelling.conftest import ModelledLake
 
 ANOMALY_FLAGS = {"quantity": {"quantity_mismatch"}, "licence": {"receiver_not_licensed"},
                  "overdue": {"confirmation_overdue"}, "order": {"receipt_before_shipment"},

@@ -16,7 +16,7 @@ from envlake.publishing import superset_catalogs as superset_catalogs
 from envlake.publishing.build import build_and_publish
 from envlake.publishing.publish import PublishBlocked, catalog_version, current, sync_catalog
 from tests.catalog_reader import CatalogReader
-from tests.models.conftest import ModelledLake, apply_env
+from tests.modelling.conftest import ModelledLake, apply_env
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from envlake.kernel.lake import Lake
 from envlake.publishing.publish import PublishBlocked, current, publish
 from quality.freshness import reference_time
 from quality.landed import validate_landed
-from tests.models.conftest import DAY, ModelledLake
+from tests.modelling.conftest import DAY, ModelledLake
 from tests.quality.test_gates_units import ID_NUMBER
 
 
