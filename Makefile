@@ -32,8 +32,10 @@ browser:
 demo: sync
 	@$(UV) run envlake demo
 
+# ruff, then the layers (.importlinter: each layer imports only the ones below it)
 lint: sync
 	@$(UV) run ruff check .
+	@$(UV) run lint-imports --no-cache --no-logo
 
 # --no-loadscope-reorder: keep the order tests/conftest.py gives (the longest files first, one per worker);
 # by default xdist puts the files with the most tests first, and the one-test demos ran last, one after another.

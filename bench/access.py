@@ -33,9 +33,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rich.console import Console
 
-from access.store import AccessStore
 from bench.monitoring import monitoring_batch
-from simulators.demo_sources import free_port
+from envlake.access.store import AccessStore
+from envlake.simulators.demo_sources import free_port
 
 ROWS = int(os.environ.get("ENVLAKE_BENCH_ACCESS_ROWS", "10000000"))
 DAYS = 30
@@ -178,7 +178,7 @@ def direct(files: list[str], requests: list[tuple[str, str, str]], seconds: floa
 def serve(root: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "ENVLAKE_LAKE": str(root / "lake"), "ENVLAKE_ACCESS_DB": f"sqlite:///{root / 'access.sqlite'}",
            "ENVLAKE_ACCESS_MAX_ROWS": "10000"}
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "access.asgi:create", "--factory", "--host",
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "envlake.access.asgi:create", "--factory", "--host",
                                 "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     for _ in range(120):

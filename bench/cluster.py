@@ -24,14 +24,14 @@ import sqlalchemy as sa
 from rich.console import Console
 
 from bench.results import record_scaling
-from connectors.cluster.client import AirflowClient
-from connectors.cluster.processes import ClusterConfig
-from connectors.cluster.supervisor import Supervisor
 from connectors.hj212.landing import landing_folder
 from connectors.hj212.receiver import ReceiverThread
-from connectors.modelling.runner import parse_manifest
-from connectors.settings import Settings
-from simulators.demo_sources import DemoSources, free_port
+from envlake.kernel.settings import Settings
+from envlake.modelling.runner import parse_manifest
+from envlake.orchestration.cluster.client import AirflowClient
+from envlake.orchestration.cluster.processes import ClusterConfig
+from envlake.orchestration.cluster.supervisor import Supervisor
+from envlake.simulators.demo_sources import DemoSources, free_port
 
 HERE = Path(__file__).resolve().parent
 INGESTION = ["ingest_permits", "ingest_credit_rating", "ingest_reference", "ingest_waste", "ingest_monitoring",

@@ -27,14 +27,14 @@ import numpy as np
 import pyarrow as pa
 from rich.console import Console
 
-from connectors.contracts import load_contract
-from connectors.lakefs import Lake
-from connectors.modelling.build import CycleResult, build_and_publish
-from connectors.settings import Settings
 from connectors.writer import LakeWriter
-from simulators.demo_sources import land_every_feed, scratch_environment
-from simulators.departments import departments
-from simulators.monitoring import outlet_day, outlets
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.publishing.build import CycleResult, build_and_publish
+from envlake.simulators.demo_sources import land_every_feed, scratch_environment
+from envlake.simulators.departments import departments
+from envlake.simulators.monitoring import outlet_day, outlets
 
 DAYS = int(os.environ.get("ENVLAKE_BENCH_DBT_DAYS", "30"))
 HERE = Path(__file__).resolve().parent

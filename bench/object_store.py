@@ -28,8 +28,8 @@ from rich.console import Console
 
 from bench.monitoring import monitoring_batch
 from bench.results import record_scaling
-from connectors.lakefs import Lake
-from simulators.demo_sources import free_port
+from envlake.kernel.lake import Lake
+from envlake.simulators.demo_sources import free_port
 
 ROWS = int(os.environ.get("ENVLAKE_BENCH_OBJECT_ROWS", "10000000"))
 DAYS = 30

@@ -27,9 +27,9 @@ import pyarrow.parquet as pq
 from rich.console import Console
 
 from bench.monitoring import monitoring_batch
-from connectors.contracts import load_contract
-from connectors.lakefs import Lake
 from connectors.writer import LakeWriter
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.lake import Lake
 
 ROWS = int(os.environ.get("ENVLAKE_BENCH_ROWS", "10000000"))
 BATCH_ROWS = 1_000_000
@@ -143,8 +143,8 @@ def receiver_figures() -> dict:
 
     from connectors.hj212.bulk import parse_packets
     from connectors.hj212.receiver import ReceiverThread
-    from simulators.loggers import hourly_packet, send_all
-    from simulators.monitoring import LoggerDay
+    from envlake.simulators.loggers import hourly_packet, send_all
+    from envlake.simulators.monitoring import LoggerDay
 
     loggers, per_logger = 200, int(os.environ.get("ENVLAKE_BENCH_PACKETS_PER_LOGGER", "250"))
     days = [LoggerDay(f"3301090000{i:011d}A", [hourly_packet(f"3301090000{i:011d}A", h, {"w01018": 20.0 + h % 9})

@@ -19,9 +19,9 @@ from rich.console import Console
 
 from bench.dbt_build import land_monitoring, timed_build
 from bench.results import record_scaling
-from connectors.modelling import spark
-from simulators.demo_sources import land_every_feed, scratch_environment
-from simulators.departments import departments
+from envlake.modelling import spark
+from envlake.simulators.demo_sources import land_every_feed, scratch_environment
+from envlake.simulators.departments import departments
 
 HERE = Path(__file__).resolve().parent
 SIZES = tuple(int(d) for d in os.environ.get("ENVLAKE_BENCH_SCALE_DAYS", "1,7,30").split(","))

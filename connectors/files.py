@@ -24,9 +24,9 @@ import pyarrow.fs as pafs
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
-from connectors.contracts import Contract, load_contracts
 from connectors.sources import Extract, SourceError, max_watermark
 from connectors.xlsx import XlsxLimits, read_first_sheet
+from envlake.kernel.contracts import Contract, load_contracts
 
 ENCODINGS = ("utf-8-sig", "gb18030")
 PARSE_ERRORS = (pa.ArrowException, csv.Error, UnicodeError, ValueError, KeyError, OSError)

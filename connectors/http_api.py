@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from connectors.contracts import Contract
 from connectors.sources import Extract, SourceError, max_watermark, records_to_table
+from envlake.kernel.contracts import Contract
 
 log = logging.getLogger(__name__)
 RETRYABLE = (httpx.TimeoutException, httpx.TransportError)

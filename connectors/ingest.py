@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connectors import load_log
-from connectors.contracts import Contract, load_contract
 from connectors.files import FileSource, group_of
 from connectors.hj212.source import Hj212FileSource
 from connectors.http_api import HttpApiSource
-from connectors.lakefs import Lake
-from connectors.load_log import LoadRecord
-from connectors.settings import Settings
 from connectors.sources import Extract, Source, SourceError, failure_message, redact
 from connectors.sql_table import SqlTableSource
-from connectors.writer import LakeWriter, new_run_id
+from connectors.writer import LakeWriter
 from connectors.xlsx import XlsxLimits
+from envlake.kernel import load_log
+from envlake.kernel.contracts import Contract, load_contract
+from envlake.kernel.lake import Lake
+from envlake.kernel.load_log import LoadRecord, new_run_id
+from envlake.kernel.settings import Settings
 
 SQL_SCHEMES = ("postgresql", "postgres", "mysql", "mariadb", "sqlite")
 

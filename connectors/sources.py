@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from connectors.coercion import coerce
-from connectors.contracts import Contract
+from envlake.kernel.contracts import Contract
 
 MAX_CAUSE_CHARS = 500  # a parser's message may quote a whole row
 

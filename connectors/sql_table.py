@@ -17,8 +17,8 @@ from datetime import datetime
 import pyarrow as pa
 import sqlalchemy as sa
 
-from connectors.contracts import Contract
 from connectors.sources import Extract, SourceError, column_of, concat_batches, max_watermark, redact
+from envlake.kernel.contracts import Contract
 
 
 def normalise_url(url: str) -> str:

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.coercion import coerce
-from connectors.contracts import Contract, Field
-from connectors.credit_code import uscc_valid_mask
+from envlake.kernel.contracts import Contract, Field
+from envlake.kernel.identifiers import uscc_valid_mask
 
 RULE_COLUMNS = ("_rule_id", "_reason", "_failed_rules")
 

@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 from connectors.ingest import BatchFailed, ingest_group
-from connectors.lakefs import Lake
-from connectors.load_log import LoadRecord
-from connectors.settings import Settings
+from envlake.kernel.lake import Lake
+from envlake.kernel.load_log import LoadRecord
+from envlake.kernel.settings import Settings
 
 PATTERNS = ("*.csv", "*.xlsx")
 

@@ -7,7 +7,7 @@ rule and message). Writing a batch overlaps checking the next. Rows in = rows la
 quarantined, where rows landed counts rows the lake already held from an earlier landing of the same data.
 
 A run is atomic for readers, not only each file: its files are staged where no reader looks and
-appear only together with the run's load-log row, through a transaction (``connectors.transactions``).
+appear only together with the run's load-log row, through a transaction (``envlake.kernel.transactions``).
 Several runs, of several datasets, can share one transaction and land all or none::
 
     writer = LakeWriter(lake)
@@ -21,12 +21,11 @@ appears, each gets a ``failed`` row (the one that failed with its cause, the oth
 with it), and the exception propagates. A dataset that failed before reaching ``land`` (its file did not
 parse) is recorded with ``txn.fail(dataset, source, error)``: the transaction then rolls back the same way.
 ``land`` without a transaction is a transaction of its own. Before each run the writer finishes or removes
-what killed runs left (``connectors.transactions.recover``).
+what killed runs left (``envlake.kernel.transactions.recover``).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,18 +38,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.contracts import Contract
-from connectors.lakefs import Lake
-from connectors.load_log import LoadRecord
-from connectors.transactions import Transaction, recover
 from connectors.validation import ValidationResult, validate
+from envlake.kernel.contracts import Contract
+from envlake.kernel.lake import Lake
+from envlake.kernel.load_log import LoadRecord, new_run_id
+from envlake.kernel.transactions import Transaction, recover
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_PENDING_WRITES = 8
-
-
-def new_run_id(dataset: str) -> str:
-    return f"{dataset}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
 def record_hash(table: pa.Table, columns: list[str]) -> pa.Array:

@@ -15,8 +15,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
-from connectors.settings import XLSX_MAX_BYTES, XLSX_MAX_ROWS
 from connectors.sources import SourceError
+from envlake.kernel.settings import XLSX_MAX_BYTES, XLSX_MAX_ROWS
 
 INFLATE_CHUNK = 1 << 20
 ACCEPTED_COMPRESSION = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)

@@ -9,8 +9,8 @@ acknowledged). The enforcement system's URL: Airflow connection ``envlake_enforc
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from connectors.airflow_tasks import asset_uri, default_args, land
-from connectors.modelling.airflow_support import WAREHOUSE_TASK, refresh_ledger
+from envlake.orchestration.modelling import WAREHOUSE_TASK, refresh_ledger
+from envlake.orchestration.tasks import asset_uri, default_args, land
 
 
 @dag(
@@ -25,7 +25,7 @@ from connectors.modelling.airflow_support import WAREHOUSE_TASK, refresh_ledger
 def dispatch_problems():
     @task
     def send_new_problems() -> dict:
-        from connectors.dispatch import dispatch
+        from envlake.loop.dispatch import dispatch
 
         return dispatch().as_dict()
 
@@ -45,7 +45,7 @@ def dispatch_problems():
 
     @task
     def alert_overdue() -> int:
-        from connectors.dispatch import overdue_alerts
+        from envlake.loop.dispatch import overdue_alerts
 
         return len(overdue_alerts())
 

@@ -8,7 +8,7 @@ are L4 不予共享 in the contract: they land in raw/ and never reach shared/.
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from connectors.airflow_tasks import asset_uri, default_args, land, schedule_for
+from envlake.orchestration.tasks import asset_uri, default_args, land, schedule_for
 
 
 @dag(

@@ -7,7 +7,7 @@ Owner: 杭州市生态环境局. Source URL: Airflow connection ``envlake_credit
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from connectors.airflow_tasks import asset_uri, default_args, land, schedule_for
+from envlake.orchestration.tasks import asset_uri, default_args, land, schedule_for
 
 
 @dag(

@@ -8,7 +8,7 @@ which). Schedule: the contracts' update cycle (每小时).
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from connectors.airflow_tasks import asset_uri, default_args, land_landing_files, schedule_for
+from envlake.orchestration.tasks import asset_uri, default_args, land_landing_files, schedule_for
 
 DATASETS = ("monitoring_hourly", "monitoring_daily")
 

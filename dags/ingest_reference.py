@@ -11,7 +11,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from connectors.airflow_tasks import asset_uri, default_args, land, schedule_for
+from envlake.orchestration.tasks import asset_uri, default_args, land, schedule_for
 
 
 @dag(

@@ -7,7 +7,7 @@ Owner: 浙江省生态环境监测中心. Source URL: Airflow connection ``envla
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from connectors.airflow_tasks import asset_uri, default_args, land, schedule_for
+from envlake.orchestration.tasks import asset_uri, default_args, land, schedule_for
 
 DATASETS = ("air_station_hourly", "water_section_reading")
 

@@ -7,7 +7,7 @@ Owner: 杭州市固体废物管理中心. Files (CSV in GB18030 or XLSX, Chinese
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from connectors.airflow_tasks import asset_uri, default_args, land_waste_drops, schedule_for
+from envlake.orchestration.tasks import asset_uri, default_args, land_waste_drops, schedule_for
 
 
 @dag(

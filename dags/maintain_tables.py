@@ -10,8 +10,8 @@ It runs in the warehouse pool: publishing must not add files while they are bein
 import pendulum
 from airflow.sdk import dag, task
 
-from connectors.airflow_tasks import default_args
-from connectors.modelling.airflow_support import WAREHOUSE_TASK
+from envlake.orchestration.modelling import WAREHOUSE_TASK
+from envlake.orchestration.tasks import default_args
 
 
 @dag(
@@ -26,7 +26,7 @@ from connectors.modelling.airflow_support import WAREHOUSE_TASK
 def maintain_tables():
     @task(**WAREHOUSE_TASK)
     def expire_snapshots() -> dict:
-        from connectors.modelling.publish import expire_and_clean
+        from envlake.publishing.publish import expire_and_clean
 
         return expire_and_clean()
 

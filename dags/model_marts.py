@@ -10,14 +10,14 @@ import pendulum
 from airflow.sdk import Asset, dag, task
 from cosmos import DbtTaskGroup
 
-from connectors.airflow_tasks import default_args
-from connectors.modelling.airflow_support import (
+from envlake.orchestration.modelling import (
     WAREHOUSE_TASK,
     cosmos_group_args,
     ingestion_assets,
     publish_marts,
     route_watcher_tasks,
 )
+from envlake.orchestration.tasks import default_args
 
 
 @dag(

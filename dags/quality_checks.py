@@ -11,9 +11,9 @@ cannot run fails the task, and the failure callback raises an alert too.
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from connectors.airflow_tasks import default_args
-from connectors.modelling.airflow_support import ingestion_assets
-from quality.alerts import on_quality_failure
+from envlake.kernel.alerts import on_quality_failure
+from envlake.orchestration.modelling import ingestion_assets
+from envlake.orchestration.tasks import default_args
 
 
 @dag(

@@ -19,12 +19,9 @@ WORKDIR /opt/envlake/app
 # Dependencies first (cached while only code changes), from the same lock as CI.
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --locked --no-dev --no-install-project
+COPY envlake ./envlake
 COPY connectors ./connectors
 COPY quality ./quality
-COPY access ./access
-COPY dashboards ./dashboards
-COPY envlake_cli ./envlake_cli
-COPY simulators ./simulators
 COPY schemas ./schemas
 COPY dags ./dags
 COPY dbt_project ./dbt_project

@@ -1,4 +1,4 @@
-# Superset 6.1 with the pins it needs (dashboards/superset/uv.lock) and envlake's configuration.
+# Superset 6.1 with the pins it needs (envlake/dashboards/superset/uv.lock) and envlake's configuration.
 # Build from the repository root: docker build -f docker/superset.Dockerfile -t envlake/superset .
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
@@ -11,11 +11,11 @@ ENV UV_PROJECT_ENVIRONMENT=/opt/superset/.venv \
     SUPERSET_CONFIG_PATH=/opt/superset/superset_config.py \
     FLASK_APP=superset.app:create_app()
 WORKDIR /opt/superset
-COPY dashboards/superset/pyproject.toml dashboards/superset/uv.lock ./
+COPY envlake/dashboards/superset/pyproject.toml envlake/dashboards/superset/uv.lock ./
 RUN uv sync --locked --no-install-project
-COPY dashboards/superset_config.py ./superset_config.py
+COPY envlake/dashboards/superset_config.py ./superset_config.py
 # the read-only lake filesystem superset_config.py loads from beside itself
-COPY dashboards/lake_readonly.py ./lake_readonly.py
+COPY envlake/kernel/lake_readonly.py ./lake_readonly.py
 RUN useradd --uid 50001 --home-dir /opt/superset --no-create-home superset \
  && mkdir -p /opt/superset/home && chown superset /opt/superset/home
 USER superset

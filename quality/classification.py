@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.contracts import Contract
+from envlake.kernel.contracts import Contract
 from quality.lineage import Input, Lineage
 
 LEVELS = ("L1", "L2", "L3", "L4")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from connectors.lakefs import Lake
+from envlake.kernel.lake import Lake
 
 HOURS_A_DAY = 24
 VALID_HOURS_FOR_A_DAILY_MEAN = 20

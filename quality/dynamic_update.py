@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from connectors.lakefs import Lake
-from connectors.settings import Settings
-from quality.alerts import raise_alerts
+from envlake.kernel.alerts import raise_alerts
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
 from quality.completeness import monitoring_completeness
 from quality.freshness import assess, reference_time
 

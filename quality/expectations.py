@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from connectors.contracts import Contract
+from envlake.kernel.contracts import Contract
+from envlake.kernel.identifiers import uscc_valid_mask
 
 PANDAS_TYPES = {
     "string": ["object", "str", "string", "StringDtype", "string[python]", "string[pyarrow]"],
@@ -177,8 +178,6 @@ def validate(name: str, specs: list[Spec], frame: Any) -> list[Outcome]:
 def contract_frame(contract: Contract, table: Any) -> Any:
     """A landed batch (Arrow) as the DataFrame its suite expects: checksum flags added."""
     import pyarrow.compute as pc
-
-    from connectors.credit_code import uscc_valid_mask
 
     for f in contract.fields:
         if (f.rules or {}).get("checksum") == "uscc" and f.name in table.column_names:

@@ -19,12 +19,12 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors import load_log
-from connectors.contracts import Contract, load_contracts
-from connectors.lakefs import Lake
-from connectors.modelling.codegen import CYCLE_HOURS
-from connectors.settings import Settings
 from connectors.writer import LOCAL_TZ
+from envlake.kernel import load_log
+from envlake.kernel.contracts import Contract, load_contracts
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.modelling.codegen import CYCLE_HOURS
 
 STATE_ZH = {"fresh": "按时更新", "late": "迟到", "stale": "过期未更新", "never": "从未入湖"}
 ORDER = ["fresh", "late", "stale", "never"]

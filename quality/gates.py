@@ -17,9 +17,9 @@ from typing import Any
 
 import duckdb
 
-from connectors.contracts import load_contracts
-from connectors.lakefs import Lake
-from connectors.settings import Settings
+from envlake.kernel.contracts import load_contracts
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
 from quality import results
 from quality.classification import ColumnClass, Violation, classify, violations
 from quality.expectations import Outcome, mart_suite, mart_tests, to_frame, validate

@@ -13,13 +13,13 @@ import json
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from connectors import load_log
-from connectors.contracts import load_contracts
-from connectors.lakefs import Lake
-from connectors.settings import Settings
-from connectors.transactions import pending_runs
+from envlake.kernel import load_log
+from envlake.kernel.alerts import raise_alerts
+from envlake.kernel.contracts import load_contracts
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.kernel.transactions import pending_runs
 from quality import results
-from quality.alerts import raise_alerts
 from quality.expectations import contract_frame, contract_suite, validate
 
 

@@ -18,8 +18,10 @@ from typing import Any
 
 import duckdb
 
-from connectors.lakefs import Lake
-from connectors.settings import Settings
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.modelling.layout import DBT_PROJECT_DIR
+from envlake.modelling.runner import dbt_env, environment
 
 TRACED = ("model", "snapshot")
 LAKE_SCHEMAS = ("lake_raw", "lake_quarantine")  # the on-run-start views over the raw and quarantine zones
@@ -115,9 +117,6 @@ def trace(sql: str, columns: dict[str, dict[str, str]], database: str,
 
 def _compile(names: list[str], settings: Settings) -> dict[str, str]:
     from dbt.cli.main import dbtRunner
-
-    from connectors.modelling.layout import DBT_PROJECT_DIR
-    from connectors.modelling.runner import dbt_env, environment
 
     command = ["--log-level", "none", "compile", "--select", *names, "--project-dir", str(DBT_PROJECT_DIR),
                "--profiles-dir", str(DBT_PROJECT_DIR)]

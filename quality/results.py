@@ -6,22 +6,9 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from connectors.lakefs import Lake
+from envlake.kernel.lake import Lake
+from envlake.kernel.records import RESULT_SCHEMA
 from quality.expectations import Outcome
-
-RESULT_SCHEMA = pa.schema([
-    ("kind", pa.string()),          # landed (a raw batch) or mart (before a publish)
-    ("dataset", pa.string()),
-    ("run", pa.string()),           # the load run or the publish version
-    ("batch", pa.string()),         # the batch's file(s) or the mart's rows checked
-    ("expectation", pa.string()),
-    ("column", pa.string()),
-    ("success", pa.bool_()),
-    ("observed_value", pa.string()),
-    ("unexpected_count", pa.int64()),
-    ("element_count", pa.int64()),
-    ("checked_at", pa.timestamp("us", "UTC")),
-])
 
 
 def results_path(lake: Lake) -> str:

@@ -15,10 +15,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from connectors.lakefs import Lake
-from connectors.settings import Settings
-from simulators import permit_api
-from simulators.demo_sources import free_port
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.simulators import permit_api
+from envlake.simulators.demo_sources import free_port
 
 SEED, START = 20260101, "2026-01-01"
 T = TypeVar("T")
@@ -40,13 +40,14 @@ def pytest_configure(config: pytest.Config) -> None:
 # each worker one file, then at once a second one queued behind it, then more as workers free up. So: the
 # three longest files first, one per worker (the demo twice with Superset, the demo on object storage, the
 # Celery cluster); then three quick files to wait behind them; then the longer of the rest.
-LONGEST_FIRST = ("tests/e2e/test_demo.py", "tests/e2e/test_demo_s3.py", "tests/cluster/test_celery.py",
-                 "tests/docker/", "tests/connectors/test_credit_code.py", "tests/connectors/test_contracts.py",
-                 "tests/dashboards/", "tests/security/test_superset.py", "tests/models/test_spark.py", "tests/dags/",
-                 "tests/models/")
+LONGEST_FIRST = ("tests/e2e/test_demo.py", "tests/e2e/test_demo_s3.py", "tests/orchestration/test_celery.py",
+                 "tests/docker/", "tests/kernel/test_credit_code.py", "tests/kernel/test_contracts.py",
+                 "tests/dashboards/", "tests/security/test_superset.py", "tests/modelling/test_spark.py", "tests/dags/",
+                 "tests/modelling/", "tests/publishing/")
 # Folders whose files share a session fixture's lake (modelled_lake, catalogued) go to one worker as one unit,
 # so that the lake is built once, not once on every worker that runs one of them (four builds in CI).
-SHARED_LAKE_FOLDERS = {"tests/models/": "modelled_lake", "tests/dashboards/": "modelled_lake",
+SHARED_LAKE_FOLDERS = {"tests/modelling/": "modelled_lake", "tests/publishing/": "modelled_lake",
+                       "tests/dashboards/": "modelled_lake",
                        "tests/security/test_superset.py": "modelled_lake", "tests/access/": "catalogued",
                        "tests/security/test_query_": "catalogued"}
 

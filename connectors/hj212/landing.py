@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from connectors import load_log
 from connectors.hj212.receiver import CLOSED
 from connectors.hj212.shipping import ship_all
 from connectors.ingest import ingest
-from connectors.lakefs import Lake
-from connectors.load_log import LoadRecord
-from connectors.settings import Settings
+from envlake.kernel import load_log
+from envlake.kernel.lake import Lake
+from envlake.kernel.load_log import LoadRecord
+from envlake.kernel.settings import Settings
 
 
 def landing_folder(settings: Settings) -> Path:

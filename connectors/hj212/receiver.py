@@ -26,7 +26,7 @@ from pathlib import Path
 
 from connectors.hj212.frame import PacketError, build_frame, split_frame
 from connectors.hj212.shipping import ship_all
-from connectors.lakefs import fsync_dir, make_dirs, replace_durably
+from envlake.kernel.lake import fsync_dir, make_dirs, replace_durably
 
 log = logging.getLogger(__name__)
 OPEN, CLOSED = ".open", ".hj212"

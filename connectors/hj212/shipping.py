@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from connectors.lakefs import Lake
-from connectors.settings import Settings
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
-from connectors.contracts import Contract
 from connectors.hj212.bulk import parse_packets
-from connectors.lakefs import filesystem_for
 from connectors.sources import Extract, SourceError
 from connectors.writer import LOCAL_TZ
+from envlake.kernel.contracts import Contract
+from envlake.kernel.lake import filesystem_for
 
 CN_IN_TEXT = re.compile(r"[#;]CN=(\d{4});")
 

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from access.api import create_app
-from access.audit import read_audit
-from access.config import AccessSettings, build_service
-from access.engine import Limits
-from access.service import AccessService
-from connectors.lakefs import Lake
-from connectors.modelling.build import build_and_publish
-from quality.catalogue import write as write_catalogue
-from simulators.demo_sources import land_every_feed, scratch_environment
+from envlake.access.api import create_app
+from envlake.access.audit import read_audit
+from envlake.access.config import AccessSettings, build_service
+from envlake.access.engine import Limits
+from envlake.access.service import AccessService
+from envlake.catalogue.build import write as write_catalogue
+from envlake.kernel.lake import Lake
+from envlake.publishing.build import build_and_publish
+from envlake.simulators.demo_sources import land_every_feed, scratch_environment
 from tests.conftest import SEED, START
-from tests.models.conftest import DAY, OUTLETS, ModelledLake
+from tests.modelling.conftest import DAY, OUTLETS, ModelledLake
 
 _BUILT: dict[str, ModelledLake] = {}  # tests/security imports this fixture: one lake per process all the same
 

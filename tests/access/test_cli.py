@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from access.audit import read_audit
-from connectors.lakefs import Lake
-from envlake_cli.main import app
-from tests.models.conftest import ModelledLake
+from envlake.access.audit import read_audit
+from envlake.cli.main import app
+from envlake.kernel.lake import Lake
+from tests.modelling.conftest import ModelledLake
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
-from access.api import create_app
+from envlake.access.api import create_app
 from tests.access.conftest import Api
 
 pytestmark = pytest.mark.integration

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from access.engine import Engine, QueryFailed
-from access.policy import views
-from access.published import load
-from access.sqlguard import check
-from access.store import Grant
-from connectors.lakefs import Lake
-from connectors.settings import Settings
+from envlake.access.engine import Engine, QueryFailed
+from envlake.access.policy import views
+from envlake.access.published_datasets import load
+from envlake.access.sqlguard import check
+from envlake.access.store import Grant
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
 
 VERSION = "20260101T000000000000-test00"
 

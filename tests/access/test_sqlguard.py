@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from access.sqlguard import SqlRefused, check
+from envlake.access.sqlguard import SqlRefused, check
 
 MINE = {"dim_enterprise", "fct_exceedance_event"}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from access.store import AccessError, AccessStore
+from envlake.access.store import AccessError, AccessStore
 
 NOW = datetime.now(UTC)
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from connectors.settings import REPO_ROOT
+from envlake.kernel.settings import REPO_ROOT
 
 RESULTS = json.loads((REPO_ROOT / "bench" / "results.json").read_text(encoding="utf-8"))["scaling"]
 DOC = (REPO_ROOT / "docs" / "scaling.md").read_text(encoding="utf-8")

@@ -5,11 +5,11 @@ import sys
 import pytest
 import typer.main
 
-from envlake_cli.main import app
+from envlake.cli.main import app
 
 
 def envlake(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "envlake_cli.main", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "envlake.cli.main", *args], capture_output=True, text=True, env=env)
 
 
 def all_commands(command, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -46,7 +46,7 @@ def test_unknown_dataset(env) -> None:
 
 
 def test_ingest_file_json_and_lake_status(env, tmp_path) -> None:
-    from simulators.filedrops import write_filedrops
+    from envlake.simulators.filedrops import write_filedrops
 
     write_filedrops(tmp_path / "drops")
     result = envlake("ingest", "district", "--from", str(tmp_path / "drops" / "district.csv"), "--json")

@@ -6,12 +6,13 @@ import openpyxl
 import pyarrow.compute as pc
 import pytest
 
-from connectors import files, load_log
-from connectors.contracts import load_contract
+from connectors import files
 from connectors.files import check_group_header, read_file
 from connectors.ingest import BatchFailed, ingest, ingest_group
-from connectors.lakefs import Lake
 from connectors.sources import SourceError, failure_message
+from envlake.kernel import load_log
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.lake import Lake
 from tests.connectors.xlsx_craft import workbook
 
 ZH = ["联单编号", "联单状态", "明细序号", "废物代码"]

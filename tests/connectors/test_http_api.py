@@ -1,12 +1,12 @@
 import pyarrow.compute as pc
 import pytest
 
-from connectors import load_log
 from connectors.ingest import ingest
-from connectors.lakefs import Lake
-from connectors.settings import Settings
 from connectors.sources import SourceError
-from simulators.departments import departments
+from envlake.kernel import load_log
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.simulators.departments import departments
 from tests.conftest import SEED, START
 
 

@@ -6,10 +6,10 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.ingest import ingest
-from connectors.lakefs import Lake
 from connectors.sources import SourceError
-from simulators import credit_db
-from simulators.departments import departments
+from envlake.kernel.lake import Lake
+from envlake.simulators import credit_db
+from envlake.simulators.departments import departments
 from tests.conftest import SEED, START
 
 
@@ -72,7 +72,7 @@ def test_cli_lands_a_postgresql_table_it_has_never_seen(env, lake: Lake, postgre
             ('CR2026000003','91330100799655058C','杭州丙纸业有限公司','330111',2025,'绿色',95.0,'2026-06-28',
              '杭州市生态环境局','2026-06-29','2027-06-30','无需修复','2026-06-28 10:00:00',NULL)"""))
     engine.dispose()
-    out = subprocess.run([sys.executable, "-m", "envlake_cli.main", "ingest", "credit_rating", "--from", postgres_url,
+    out = subprocess.run([sys.executable, "-m", "envlake.cli.main", "ingest", "credit_rating", "--from", postgres_url,
                           "--json"], capture_output=True, text=True, check=True)
     summary = json.loads(out.stdout)
     assert (summary["rows_in"], summary["rows_landed"], summary["rows_quarantined"]) == (3, 2, 1)

@@ -4,9 +4,9 @@ import pyarrow.compute as pc
 import pytest
 
 from connectors.ingest import ingest
-from connectors.lakefs import Lake
-from simulators import permit_api
-from simulators.stations import AIR_STATIONS
+from envlake.kernel.lake import Lake
+from envlake.simulators import permit_api
+from envlake.simulators.stations import AIR_STATIONS
 from tests.conftest import SEED, START, free_port
 
 

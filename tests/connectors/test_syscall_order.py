@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from simulators.loggers import hourly_packet, run_logger
+from envlake.simulators.loggers import hourly_packet, run_logger
 from tests.conftest import free_port
 from tests.connectors.syscalls import (
     Event,
@@ -107,7 +107,7 @@ def _send(port: int, hours: range, loggers: int = 8) -> int:
     return asyncio.run(main())
 
 
-# What `envlake hj212-receiver --rotate-seconds 1` runs (envlake_cli/receiver_cmd.py), without the CLI's imports.
+# What `envlake hj212-receiver --rotate-seconds 1` runs (envlake/cli/receiver_cmd.py), without the CLI's imports.
 RECEIVER = """
 import asyncio, contextlib, signal, sys
 from pathlib import Path
@@ -185,16 +185,18 @@ def folders_unsynced(events: list[Event], inside: str, deadline: int, after: int
 
 
 # One traced process for both: the lake writer's runs (one alone, two datasets in one transaction), then a
-# publish's exports, catalog swap and manifest (connectors/modelling/publish.py's own helpers).
+# publish's exports, catalog swap and manifest (envlake/publishing/publish.py's own helpers).
 LAND_AND_PUBLISH = """
 import sys
 from datetime import UTC, datetime
 import duckdb
 from bench.monitoring import monitoring_batch
-from connectors.contracts import load_contract
-from connectors.lakefs import Lake
-from connectors.modelling.publish import _export, _write_catalog, _write_json
-from connectors.settings import Settings
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.lake import Lake
+from envlake.publishing.catalog import write_catalog as _write_catalog
+from envlake.publishing.export import _export
+from envlake.publishing.versions import write_json as _write_json
+from envlake.kernel.settings import Settings
 from connectors.writer import LakeWriter
 from tests.connectors.factories import ratings
 

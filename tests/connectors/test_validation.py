@@ -1,9 +1,9 @@
 import pyarrow as pa
 import pytest
 
-from connectors.contracts import load_contract
 from connectors.sources import records_to_table
 from connectors.validation import validate
+from envlake.kernel.contracts import load_contract
 from tests.connectors.factories import rating, ratings
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from connectors.files import decode_text
-from connectors.lakefs import Lake
 from connectors.sources import SourceError
 from connectors.waste_drops import drop_folder, ingest_drops
-from simulators.departments import departments
-from simulators.waste import ANOMALIES, export_rows, planted_manifests, receivers, write_exports
+from envlake.kernel.lake import Lake
+from envlake.simulators.departments import departments
+from envlake.simulators.waste import ANOMALIES, export_rows, planted_manifests, receivers, write_exports
 from tests.conftest import SEED, START
 
 
@@ -22,7 +22,7 @@ def exports(tmp_path_factory) -> list[Path]:
 
 
 def envlake_json(*args: str) -> object:
-    out = subprocess.run([sys.executable, "-m", "envlake_cli.main", *args, "--json"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "envlake.cli.main", *args, "--json"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 

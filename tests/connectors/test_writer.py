@@ -9,11 +9,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from connectors import load_log
-from connectors.contracts import load_contract
-from connectors.lakefs import Lake
 from connectors.sources import records_to_table
 from connectors.writer import LakeWriter
+from envlake.kernel import load_log
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.lake import Lake
 from tests.connectors.factories import rating, ratings
 
 
@@ -83,7 +83,7 @@ def test_event_date_partitioning(tmp_path: Path) -> None:
 
 WRITE_FOREVER = """
 import sys, pyarrow as pa, numpy as np
-from connectors.lakefs import Lake
+from envlake.kernel.lake import Lake
 lake = Lake(sys.argv[1])
 n = 30_000_000
 table = pa.table({"a": np.arange(n), "b": np.random.default_rng(1).random(n)})

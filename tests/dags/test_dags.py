@@ -10,15 +10,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connectors import load_log
-from connectors.airflow_runner import airflow_env, migrate, run_dag, run_dags
 from connectors.hj212.landing import landing_folder
 from connectors.hj212.receiver import ReceiverThread
-from connectors.lakefs import Lake
-from connectors.modelling.publish import current
-from connectors.modelling.runner import parse_manifest
-from connectors.settings import REPO_ROOT, Settings
-from simulators.demo_sources import DemoSources
+from envlake.kernel import load_log
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import REPO_ROOT, Settings
+from envlake.modelling.runner import parse_manifest
+from envlake.orchestration.runner import airflow_env, migrate, run_dag, run_dags
+from envlake.publishing.reader import current
+from envlake.simulators.demo_sources import DemoSources
 from tests.conftest import free_port
 
 DAG_FILES = sorted(p for p in (REPO_ROOT / "dags").glob("*.py"))
@@ -140,7 +140,7 @@ def test_quality_dag_records_freshness(airflow) -> None:
 @pytest.mark.airflow
 def test_table_maintenance_dag_expires_snapshots_and_keeps_what_readers_need(airflow) -> None:
     """After the publishes above: every published table has its snapshots; maintenance keeps the current ones."""
-    from connectors.modelling.iceberg import history
+    from envlake.publishing.iceberg import history
 
     settings, env = airflow
     before = history(settings, "shared", "mart_district_scorecard")

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from access.walkthrough import run as access_walkthrough
-from connectors.modelling.publish import publish
-from dashboards.client import SupersetClient
-from dashboards.deploy import DeployReport, deploy
-from dashboards.service import Superset
+from envlake.access.walkthrough import run as access_walkthrough
+from envlake.dashboards.client import SupersetClient
+from envlake.dashboards.deploy import DeployReport, deploy
+from envlake.dashboards.service import Superset
+from envlake.publishing.publish import publish
 from quality.dynamic_update import check
 from quality.landed import validate_landed
 from tests.conftest import free_port, once_per_process
-from tests.models.conftest import ModelledLake, modelled_lake  # noqa: F401 - the session fixture, shared
+from tests.modelling.conftest import ModelledLake, modelled_lake  # noqa: F401 - the session fixture, shared
 
 ARTIFACTS = Path(os.environ.get("ENVLAKE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dashboards.bundle import ASSETS, chart_uuids, load_definitions
-from dashboards.client import SupersetAPIError
-from dashboards.deploy import deploy
+from envlake.dashboards.bundle import ASSETS, chart_uuids, load_definitions
+from envlake.dashboards.client import SupersetAPIError
+from envlake.dashboards.deploy import deploy
 from tests.dashboards.conftest import ARTIFACTS, DeployedSuperset
 
 pytestmark = pytest.mark.integration
@@ -143,7 +143,7 @@ def test_superset_keeps_its_metadata_in_postgresql_when_told(postgres_url: str, 
 
     import sqlalchemy as sa
 
-    from dashboards.service import Superset
+    from envlake.dashboards.service import Superset
 
     superset = Superset(tmp_path / "home", 0)
     superset.install()

@@ -12,10 +12,10 @@ import jsonschema
 import pytest
 import yaml
 
-from access.config import AccessSettings
-from connectors.cluster.processes import ClusterConfig, cluster_env, cluster_processes
-from connectors.settings import REPO_ROOT, Settings
-from dashboards.service import Superset, serve_args
+from envlake.access.config import AccessSettings
+from envlake.dashboards.service import Superset, serve_args
+from envlake.kernel.settings import REPO_ROOT, Settings
+from envlake.orchestration.cluster.processes import ClusterConfig, cluster_env, cluster_processes
 
 DOCKER = REPO_ROOT / "docker"
 SPEC = REPO_ROOT / "tests" / "data" / "compose-spec.json"
@@ -136,7 +136,7 @@ def _without_celery_hostname(args: list[str]) -> list[str]:
 
 
 def test_superset_reads_the_same_lake_folders_as_the_local_one(compose: dict, monkeypatch_module) -> None:
-    from dashboards.service import READABLE
+    from envlake.dashboards.service import READABLE
 
     lake_uri = compose["services"]["api-server"]["environment"]["ENVLAKE_LAKE"]
     allowed = json.loads(compose["services"]["superset"]["environment"]["ENVLAKE_SUPERSET_ALLOWED_DIRS"])

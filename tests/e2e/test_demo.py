@@ -11,9 +11,9 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.credit_code import is_valid_uscc
-from dashboards.client import SupersetClient
-from dashboards.service import Superset
+from envlake.dashboards.client import SupersetClient
+from envlake.dashboards.service import Superset
+from envlake.kernel.identifiers import is_valid_uscc
 from tests.catalog_reader import CatalogReader
 from tests.conftest import free_port
 
@@ -36,7 +36,7 @@ def test_demo_twice_gives_the_same_lake(tmp_path: Path) -> None:
     env["ENVLAKE_ENFORCEMENT_API_URL"] = f"http://127.0.0.1:{free_port()}"
     env["SUPERSET_PORT"] = str(free_port())
     env["ENVLAKE_SIM_LOGGERS"] = str(LOGGERS)
-    command = [sys.executable, "-m", "envlake_cli.main", "demo", "--json"]
+    command = [sys.executable, "-m", "envlake.cli.main", "demo", "--json"]
     try:
         run_twice(tmp_path, env, command)
     finally:
@@ -117,13 +117,13 @@ def department_reads_through_the_service(tmp_path: Path, env: dict[str, str]) ->
     unconditional dataset; a conditional column is masked, in the clear once a grant is approved, masked
     again once it is revoked; each step is in the audit."""
     def envlake(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "envlake_cli.main", *args], cwd=tmp_path, env=env,
+        done = subprocess.run([sys.executable, "-m", "envlake.cli.main", *args], cwd=tmp_path, env=env,
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "envlake_cli.main", "serve", "--port", str(port)], cwd=tmp_path,
+    server = subprocess.Popen([sys.executable, "-m", "envlake.cli.main", "serve", "--port", str(port)], cwd=tmp_path,
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         added = envlake("access", "add-department", "xihu_branch", "--name-zh", "西湖分局", "--json")

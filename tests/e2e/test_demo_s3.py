@@ -18,10 +18,10 @@ import duckdb
 import httpx
 import pytest
 
-from connectors.lakefs import Lake
-from connectors.modelling.iceberg import state_as_of
-from connectors.modelling.publish import current
-from connectors.settings import Settings
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.publishing.iceberg import state_as_of
+from envlake.publishing.reader import current
 from tests.conftest import free_port
 
 BUCKET = "envlake-demo"
@@ -61,7 +61,7 @@ def test_the_demo_runs_on_object_storage(tmp_path: Path, object_store: dict[str,
         env[name] = f"http://127.0.0.1:{free_port()}"
     env["ENVLAKE_HJ212_PORT"] = str(free_port())
     env["ENVLAKE_SIM_LOGGERS"] = "300"  # the first 300 outlets' loggers send: the same work around fewer readings
-    done = subprocess.run([sys.executable, "-m", "envlake_cli.main", "demo", "--json", "--no-dashboards"],
+    done = subprocess.run([sys.executable, "-m", "envlake.cli.main", "demo", "--json", "--no-dashboards"],
                           cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     output = json.loads(done.stdout)
@@ -94,7 +94,7 @@ def test_the_demo_runs_on_object_storage(tmp_path: Path, object_store: dict[str,
         {m: sorted(e["files"]["shared"]) for m, e in state["marts"].items()}
     # the catalogue, and a department's read through the query service's locked engine
     assert lake.read_bytes(lake.path("_meta", "catalogue", "catalogue.json"))
-    audit = subprocess.run([sys.executable, "-m", "envlake_cli.main", "access", "audit", "--last", "100", "--json"],
+    audit = subprocess.run([sys.executable, "-m", "envlake.cli.main", "access", "audit", "--last", "100", "--json"],
                            cwd=tmp_path, env=env, capture_output=True, text=True)
     assert audit.returncode == 0, audit.stderr
     outcomes = {r["outcome"] for r in json.loads(audit.stdout)["audit"]}

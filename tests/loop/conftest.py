@@ -10,15 +10,15 @@ from datetime import datetime
 import pyarrow as pa
 import pytest
 
-from connectors.contracts import load_contract
-from connectors.lakefs import Lake
-from connectors.modelling.build import CycleResult, build_and_publish
-from connectors.settings import Settings
 from connectors.writer import LakeWriter
-from simulators.complaints import resident_id
-from simulators.demo_sources import DemoSources, land_every_feed, scratch_environment
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.publishing.build import CycleResult, build_and_publish
+from envlake.simulators.complaints import resident_id
+from envlake.simulators.demo_sources import DemoSources, land_every_feed, scratch_environment
 from tests.conftest import SEED, START
-from tests.models.conftest import DAY, OUTLETS, apply_env, lake_env
+from tests.modelling.conftest import DAY, OUTLETS, apply_env, lake_env
 
 PLANTED_PHONE = "13912345678"
 

@@ -10,15 +10,15 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.dispatch import dispatch, overdue_alerts
 from connectors.ingest import ingest
-from connectors.lakefs import Lake
-from connectors.modelling.airflow_support import refresh_ledger
-from simulators.demo_sources import DemoSources
-from simulators.departments import departments
+from envlake.kernel.lake import Lake
+from envlake.loop.dispatch import dispatch, overdue_alerts
+from envlake.orchestration.modelling import refresh_ledger
+from envlake.simulators.demo_sources import DemoSources
+from envlake.simulators.departments import departments
 from tests.conftest import SEED, START
 from tests.loop.conftest import PLANTED_PHONE, LoopLake
-from tests.models.conftest import DAY
+from tests.modelling.conftest import DAY
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ from typing import ClassVar
 
 import pyarrow as pa
 
-from connectors.contracts import load_contract
-from connectors.lakefs import Lake
-from connectors.settings import Settings
 from connectors.writer import LakeWriter
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
 from quality.completeness import monitoring_completeness
 from quality.dynamic_update import check
 from tests.cli.test_cli import envlake
@@ -33,7 +33,7 @@ class Hook(BaseHTTPRequestHandler):
 
 
 def test_stale_feed_alerts_through_the_webhook(env: Settings, tmp_path, monkeypatch) -> None:
-    from simulators.filedrops import write_filedrops
+    from envlake.simulators.filedrops import write_filedrops
 
     write_filedrops(tmp_path / "drops")
     assert envlake("ingest", "district", "--from", str(tmp_path / "drops" / "district.csv")).returncode == 0
@@ -68,7 +68,7 @@ def test_an_outlet_short_of_20_valid_hours_is_incomplete(env: Settings) -> None:
 
 
 def test_quality_check_command_validates_the_batch_and_reports_freshness(env: Settings, tmp_path) -> None:
-    from simulators.filedrops import write_filedrops
+    from envlake.simulators.filedrops import write_filedrops
 
     write_filedrops(tmp_path / "drops")
     assert envlake("ingest", "district", "--from", str(tmp_path / "drops" / "district.csv")).returncode == 0

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.contracts import load_contract
-from connectors.settings import Settings
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.settings import Settings
 from quality.freshness import assess, state_for
 from tests.cli.test_cli import envlake
 
@@ -23,7 +23,7 @@ def test_state_from_cycle_and_grace(dataset: str, lag: float | None, state: str)
 
 
 def test_a_feed_stopped_past_its_cycle_turns_stale(env: Settings, tmp_path) -> None:
-    from simulators.filedrops import write_filedrops
+    from envlake.simulators.filedrops import write_filedrops
 
     write_filedrops(tmp_path / "drops")
     assert envlake("ingest", "district", "--from", str(tmp_path / "drops" / "district.csv")).returncode == 0

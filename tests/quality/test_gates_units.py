@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from connectors.contracts import load_contract
+from envlake.kernel.contracts import load_contract
 from quality.classification import Classification, ColumnClass, violations
 from quality.expectations import contract_frame, contract_suite, validate
 from quality.lineage import Input

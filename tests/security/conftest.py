@@ -23,12 +23,12 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from access.api import create_app
-from access.audit import read_audit
-from access.config import build_service
-from connectors.lakefs import Lake
+from envlake.access.api import create_app
+from envlake.access.audit import read_audit
+from envlake.access.config import build_service
+from envlake.kernel.lake import Lake
 from tests.access.conftest import Api, access_settings, catalogued  # noqa: F401 -- the shared lake fixture
-from tests.models.conftest import ModelledLake
+from tests.modelling.conftest import ModelledLake
 
 OLD_VERSION = "version=20200101t000000000000-canary"  # lower case: the gate folds case, a file path must not
 CJK = re.compile("[\u4e00-\u9fff]")

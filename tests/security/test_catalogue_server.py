@@ -11,8 +11,8 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
-from connectors.lakefs import Lake
-from envlake_cli.catalog_cmd import handler_for, page_name
+from envlake.cli.catalog_cmd import handler_for, page_name
+from envlake.kernel.lake import Lake
 from tests.conftest import free_port
 
 PAGES = {"index.html": "<h1>公共数据目录</h1>", "catalogue.json": '{"shared": []}',

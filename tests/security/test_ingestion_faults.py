@@ -23,14 +23,14 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from connectors import load_log
-from connectors.contracts import load_contract
-from connectors.lakefs import Lake
 from connectors.waste_drops import drop_folder, ingest_drops
-from envlake_cli.main import app
-from simulators import credit_db
-from simulators.departments import departments
-from simulators.waste import export_rows, headers
+from envlake.cli.main import app
+from envlake.kernel import load_log
+from envlake.kernel.contracts import load_contract
+from envlake.kernel.lake import Lake
+from envlake.simulators import credit_db
+from envlake.simulators.departments import departments
+from envlake.simulators.waste import export_rows, headers
 from tests.conftest import SEED, START
 from tests.connectors.xlsx_craft import MB, bomb, deflated, sheet_xml_part, workbook, xlsx_with_sheet, zip_of
 

@@ -1,4 +1,4 @@
-"""The read-only lake filesystem Superset's DuckDB connections read through (dashboards/lake_readonly.py), and
+"""The read-only lake filesystem Superset's DuckDB connections read through (envlake/kernel/lake_readonly.py), and
 their lock: real DuckDB, a local lake and one on an S3-compatible store (moto_server). No Superset here."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 
-from dashboards.lake_readonly import ReadOnlyLake, ReadOnlyRefused, check_locked, lock_down, uri
+from envlake.kernel.lake_readonly import ReadOnlyLake, ReadOnlyRefused, check_locked, lock_down, uri
 from tests.e2e.test_demo_s3 import BUCKET, object_store  # noqa: F401 - moto_server, shared
 
 ROWS = 2_000_000
@@ -123,7 +123,7 @@ def test_it_opens_allowed_files_for_reading_only(tmp_path: Path, lake: Path) -> 
 @pytest.mark.integration
 def test_on_object_storage_reads_work_and_writes_do_not(tmp_path: Path, object_store: dict[str, str],  # noqa: F811
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from connectors.lakefs import s3_filesystem
+    from envlake.kernel.lake import s3_filesystem
 
     for key, value in object_store.items():
         monkeypatch.setenv(key, value)

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from access.audit import AUDIT_SCHEMA, read_audit
-from connectors.lakefs import Lake
+from envlake.access.audit import AUDIT_SCHEMA, read_audit
+from envlake.kernel.lake import Lake
 from tests.security.conftest import QueryApi, sha256
 
 pytestmark = pytest.mark.integration

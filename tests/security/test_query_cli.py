@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from envlake_cli.main import app
+from envlake.cli.main import app
 from tests.security.conftest import Canaries, QueryApi, sha256
 from tests.security.test_query_gate import SETTING_CALLS, STATEMENTS, scope_escapes
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import duckdb
 
-from access.functions import ALLOWED_FUNCTIONS
-from access.sqlguard import SqlRefused, check
+from envlake.access.functions import ALLOWED_FUNCTIONS
+from envlake.access.sqlguard import SqlRefused, check
 
 
 def test_every_allowed_function_exists_and_none_is_a_table_function() -> None:

@@ -145,7 +145,7 @@ def test_a_failing_request_answers_one_line_and_is_audited(query_api: QueryApi,
     assert row["outcome"] == "failed" and row["reason"] == "internal error: RuntimeError"
     assert row["request_id"] in response.json()["detail"]
 
-    monkeypatch.setattr("access.api._respond", explode)  # outside the service: the middleware's wall
+    monkeypatch.setattr("envlake.access.api._respond", explode)  # outside the service: the middleware's wall
     response = query_api.client.get("/datasets/dim_enterprise/rows", headers=headers)
     assert response.status_code == 500 and "secret" not in response.text
     fetches = [r for r in query_api.rows(code) if r["action"] == "fetch"]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from envlake_cli.main import app
+from envlake.cli.main import app
 from tests.security.conftest import Canaries, QueryApi, sha256
 from tests.security.test_query_wall import spellings
 

@@ -8,9 +8,9 @@ import os
 import duckdb
 import pytest
 
-from access import engine as engine_module
-from access.engine import Engine, QueryFailed, SessionUnsafe, session_files
-from access.sqlguard import SqlRefused
+from envlake.access import engine as engine_module
+from envlake.access.engine import Engine, QueryFailed, SessionUnsafe, session_files
+from envlake.access.sqlguard import SqlRefused
 from tests.security.conftest import Canaries, QueryApi
 
 pytestmark = pytest.mark.integration

@@ -19,12 +19,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from dashboards import catalogs
-from dashboards.bundle import DATABASE_NAME, dataset_sql, load_definitions
-from dashboards.client import SupersetAPIError, SupersetClient
-from dashboards.departments import load_departments
+from envlake.dashboards.bundle import DATABASE_NAME, dataset_sql, load_definitions
+from envlake.dashboards.client import SupersetAPIError, SupersetClient
+from envlake.kernel.departments import load_departments
+from envlake.publishing import superset_catalogs as catalogs
 from tests.dashboards.conftest import DeployedSuperset, deployed  # noqa: F401 - the session fixture, shared
-from tests.models.conftest import modelled_lake  # noqa: F401 - deployed's own, shared
+from tests.modelling.conftest import modelled_lake  # noqa: F401 - deployed's own, shared
 
 pytestmark = pytest.mark.integration
 

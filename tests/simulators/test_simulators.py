@@ -2,10 +2,10 @@ from collections import Counter
 
 import pytest
 
-from connectors.credit_code import is_valid_uscc
-from simulators.departments import departments
-from simulators.enterprises import generate_enterprises
-from simulators.reference import DISTRICTS
+from envlake.kernel.identifiers import is_valid_uscc
+from envlake.simulators.departments import departments
+from envlake.simulators.enterprises import generate_enterprises
+from envlake.simulators.reference import DISTRICTS
 from tests.conftest import SEED, START
 
 

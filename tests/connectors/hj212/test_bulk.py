@@ -79,7 +79,7 @@ def test_ingest_a_file_of_packets_counts_add_up(env, tmp_path) -> None:
     daily = build_frame(HOURLY.replace("CN=2061", "CN=2031"))
     path = tmp_path / "packets.hj212"
     path.write_bytes(good + b"".join(bad) + daily + good.splitlines(keepends=True)[0])
-    run = [sys.executable, "-m", "envlake_cli.main", "ingest", "monitoring_hourly", "--from", str(path), "--json"]
+    run = [sys.executable, "-m", "envlake.cli.main", "ingest", "monitoring_hourly", "--from", str(path), "--json"]
     summary = json.loads(subprocess.run(run, capture_output=True, text=True, check=True).stdout)
     readings = sum(5 if i % 2 == 0 else 4 for i in range(40))  # water outlets report 5 pollutants, air 4
     first_packet = 5

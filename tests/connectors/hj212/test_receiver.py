@@ -16,9 +16,9 @@ import pyarrow.compute as pc
 import pytest
 
 from connectors.hj212.landing import ingest_landing, landing_folder
-from connectors.lakefs import Lake
-from connectors.settings import Settings
-from simulators.loggers import LoggerResult, hourly_packet, run_logger
+from envlake.kernel.lake import Lake
+from envlake.kernel.settings import Settings
+from envlake.simulators.loggers import LoggerResult, hourly_packet, run_logger
 from tests.conftest import free_port
 
 LOGGERS, PACKETS = 200, 100
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def start_receiver(port: int, folder: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "envlake_cli.main", "hj212-receiver", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "envlake.cli.main", "hj212-receiver", "--port", str(port),
                              "--landing", str(folder)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 30
     while time.time() < deadline:

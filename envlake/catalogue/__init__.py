@@ -1,0 +1,1 @@
+"""The data catalogue site: every dataset with its fields, classes, cycle, freshness and lineage."""

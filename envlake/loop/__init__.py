@@ -1,0 +1,1 @@
+"""The closed loop: problems dispatched to the enforcement system, and overdue alerts."""
